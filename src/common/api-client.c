@@ -1,0 +1,1 @@
+/* api-client.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* api-server.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* json-util.c — placeholder, being written. */

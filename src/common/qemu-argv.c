@@ -1,0 +1,1 @@
+/* qemu-argv.c — placeholder, being written. */

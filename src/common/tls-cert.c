@@ -1,0 +1,1 @@
+/* tls-cert.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* vm-config-vmx.c — placeholder, being written. */

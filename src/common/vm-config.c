@@ -1,0 +1,1 @@
+/* vm-config.c — placeholder, being written. */

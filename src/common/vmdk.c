@@ -1,0 +1,1 @@
+/* vmdk.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* vmx.c — placeholder, being written. */

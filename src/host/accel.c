@@ -1,0 +1,1 @@
+/* accel.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* api-host.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* api-vm.c — placeholder, being written. */

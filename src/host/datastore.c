@@ -1,0 +1,1 @@
+/* datastore.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* guest-agent.c — placeholder, being written. */

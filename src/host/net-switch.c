@@ -1,0 +1,1 @@
+/* net-switch.c — placeholder, being written. */

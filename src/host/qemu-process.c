@@ -1,0 +1,1 @@
+/* qemu-process.c — placeholder, being written. */

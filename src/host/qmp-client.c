@@ -1,0 +1,1 @@
+/* qmp-client.c — placeholder, being written. */

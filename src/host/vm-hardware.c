@@ -1,0 +1,1 @@
+/* vm-hardware.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* vm-manager.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* vm-power.c — placeholder, being written. */
