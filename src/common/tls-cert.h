@@ -15,7 +15,8 @@ GTlsCertificate *tls_cert_load_or_create(const char *cert_path, const char *key_
                                          GError **error);
 /* SHA-256 of the DER certificate, "AB:CD:...:EF" (upper case, as vCenter shows). */
 char *tls_cert_thumbprint(GTlsCertificate *certificate);
-/* The same, of a PEM file. */
+/* The same, of a PEM certificate: pem is the PEM text itself (it contains
+ * "-----BEGIN") or the path of a PEM file. */
 char *tls_cert_thumbprint_of_pem(const char *pem, GError **error);
 
 G_END_DECLS
