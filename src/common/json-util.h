@@ -5,7 +5,8 @@
 
 G_BEGIN_DECLS
 
-/* Members of an object with type checks. Each returns FALSE and sets an
+/* Members of an object with type checks. get_int also takes integral
+ * doubles (2.0). Each returns FALSE and sets an
  * INVALID_ARGUMENT error naming `where.member` when the member is present
  * with the wrong type; an absent (or null) member leaves *out as it was and
  * returns TRUE. */
@@ -24,7 +25,9 @@ JsonObject *json_util_expect_object(JsonNode *node, const char *where, GError **
 
 /* Serialises a node compactly. */
 char *json_util_to_string(JsonNode *node, gboolean pretty);
-/* Parses text with the limits of api-server.h (depth); NULL + error. */
+/* Parses text (length -1: NUL-terminated) refusing invalid UTF-8 and nesting
+ * deeper than max_depth (0: no limit), checked before any tree is built;
+ * NULL + VIREO_ERROR_INVALID_ARGUMENT ("Invalid JSON: ...") on failure. */
 JsonNode *json_util_parse(const char *text, gssize length, guint max_depth, GError **error);
 
 /* A JSON string node (transfer full). */
