@@ -138,6 +138,8 @@ typedef struct {
     char *annotation;        /* annotation, or NULL */
 } VmConfig;
 
+/* A new VM's defaults: guest "other-64", hardware version 19, 1 vCPU with 1
+ * core per socket, 32 MiB (VMware's memSize default), BIOS, no devices. */
 VmConfig *vm_config_new(void);
 void vm_config_free(VmConfig *config);
 VmConfig *vm_config_copy(const VmConfig *config);
@@ -158,7 +160,7 @@ gboolean vm_device_node_parse(const char *node, VmBus *bus, int *controller, int
 /* vSphere API device keys: disks and CD-ROMs are keyed by position
  * (IDE 3000+, SCSI 2000+ (16 per controller), SATA 16000+ (30 per controller),
  * NVMe 31000+ (15 per controller), virtio 40000+); NICs 4000 + index. */
-int vm_disk_key(VmBus bus, int controller, int unit);
+int vm_disk_key(VmBus bus, int controller, int unit);   /* -1 when out of range */
 gboolean vm_disk_key_parse(int key, VmBus *bus, int *controller, int *unit);
 int vm_nic_key(int index);
 
@@ -169,6 +171,8 @@ VmNic *vm_config_find_nic(const VmConfig *config, int index);
 VmScsiAdapter *vm_config_find_scsi(const VmConfig *config, int index);
 /* TRUE when the position is taken by a disk or a CD-ROM. */
 gboolean vm_config_slot_used(const VmConfig *config, VmBus bus, int controller, int unit);
+/* Sorts SCSI adapters and NICs by index, disks and CD-ROMs by device key. */
+void vm_config_sort_devices(VmConfig *config);
 
 /* Checks the configuration is one Vireo can run: counts in range, every disk
  * on a controller that exists, no two devices at one position, no two NICs
