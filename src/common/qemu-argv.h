@@ -49,6 +49,8 @@ typedef struct {
     gboolean incoming_defer;      /* start with -incoming defer (resume from .vmss, migration) */
     gboolean start_paused;        /* -S */
     const char *customization_file; /* file passed as fw_cfg opt/org.vireo/customization, or NULL */
+    const char *serial_log;       /* file that receives the guest's first serial port (COM1), or NULL */
+    guint tcg_tb_size_mib;        /* TCG translation cache per VM; 0 = 256 MiB */
 } QemuLaunch;
 
 /* What the builder had to change from the .vmx, one human sentence each
