@@ -654,8 +654,11 @@ argv_add_nics(GPtrArray *argv, const VmConfig *config, const QemuLaunch *launch,
                            "let Vireo generate it.", nic->index,
                            nic->mac_address != NULL ? nic->mac_address : "");
         nic_tap(config, launch, nic, &tap, NULL);
-        if (tap != NULL && !g_utf8_validate(tap, -1, NULL))
-            return invalid(error, "Internal: tap name of ethernet%d is not UTF-8.", nic->index);
+        /* QEMU silently cuts a long name to 15 bytes: it would open another tap. */
+        if (tap != NULL && (tap[0] == '\0' || strlen(tap) > 15 || strpbrk(tap, "/: \t\n") != NULL ||
+                            !g_utf8_validate(tap, -1, NULL)))
+            return invalid(error, "Internal: \"%s\" (ethernet%d) is not a usable tap name.", tap,
+                           nic->index);
         g_autofree char *netdev = g_strdup_printf("net%d", nic->index);
         g_autofree char *id = g_strdup_printf("ethernet%d", nic->index);
         if (tap != NULL) {

@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define HOSTILE_NAME "-web,01=x\"y\nz,,"
 #define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
@@ -29,7 +30,7 @@ typedef struct {
     QemuLaunch launch;
     char *root;
     GStringChunk *strings;
-    gboolean live;            /* the real QEMU run fills in files */
+    gboolean no_taps;         /* QEMU will run where it cannot make taps */
 } Fixture;
 
 static const char *
@@ -40,11 +41,11 @@ fx_path(Fixture *f, const char *file)
 }
 
 static Fixture *
-fixture_new(const char *root, gboolean live)
+fixture_new(const char *root, gboolean no_taps)
 {
     Fixture *f = g_new0(Fixture, 1);
     f->root = g_strdup(root);
-    f->live = live;
+    f->no_taps = no_taps;
     f->strings = g_string_chunk_new(256);
     f->config = vm_config_new();
     f->config->name = g_strdup("web-01");
@@ -106,7 +107,7 @@ fx_cdrom(Fixture *f, VmBus bus, int controller, int unit, const char *iso)
     g_ptr_array_add(f->launch.drives, d);
 }
 
-/* tap NULL: a NIC that is not connected. A real QEMU run gets no taps. */
+/* tap NULL: a NIC that is not connected. */
 static void
 fx_nic(Fixture *f, int index, VmNicType type, const char *mac, const char *tap)
 {
@@ -115,7 +116,7 @@ fx_nic(Fixture *f, int index, VmNicType type, const char *mac, const char *tap)
     g_ptr_array_add(f->config->nics, n);
     QemuNetdev *nd = g_new0(QemuNetdev, 1);
     nd->index = index;
-    nd->tap_name = f->live ? NULL : tap;
+    nd->tap_name = f->no_taps ? NULL : tap;
     g_ptr_array_add(f->launch.netdevs, nd);
 }
 
@@ -237,9 +238,9 @@ static const ArgvCase cases[] = {
 #define GOLDEN_ROOT "/vmfs/volumes/ds,1/web-01"
 
 static Fixture *
-case_fixture(const ArgvCase *c, const char *root, gboolean live)
+case_fixture(const ArgvCase *c, const char *root, gboolean no_taps)
 {
-    Fixture *f = fixture_new(root, live);
+    Fixture *f = fixture_new(root, no_taps);
     c->build(f);
     return f;
 }
@@ -518,6 +519,13 @@ bad_drive_kind(Fixture *f)
     d->is_cdrom = TRUE;
 }
 
+static void
+bad_tap_name(Fixture *f)
+{
+    QemuNetdev *nd = g_ptr_array_index(f->launch.netdevs, 1);
+    nd->tap_name = "vnet7-far-too-long";
+}
+
 typedef struct {
     const char *name;
     void (*spoil)(Fixture *f);
@@ -541,6 +549,7 @@ static const BadCase bad_cases[] = {
     { "stray-drive", bad_stray_drive, "scsi0:9" },
     { "nic-without-mac", bad_no_mac, "ethernet0" },
     { "stray-tap", bad_stray_tap, "ethernet5" },
+    { "tap-name-too-long", bad_tap_name, "vnet7-far-too-long" },
     { "two-devices-one-place", bad_two_at_one_place, "scsi0:3 holds two devices" },
     { "drive-kind-mismatch", bad_drive_kind, "CD-ROM" },
 };
@@ -766,11 +775,22 @@ test_live(gconstpointer data)
     g_assert_nonnull(tmp);
     /* A comma in every path QEMU sees, as the goldens have. */
     g_autofree char *root = g_build_filename(tmp, "ds,1", NULL);
-    g_autoptr(Fixture) f = case_fixture(c, root, TRUE);
+    /* As root, QEMU runs in a network namespace of its own, where it may
+     * create the cases' taps without touching the host; otherwise the NICs
+     * go without taps. */
+    g_autofree char *unshare = getuid() == 0 ? g_find_program_in_path("unshare") : NULL;
+    g_autoptr(Fixture) f = case_fixture(c, root, unshare == NULL);
     prepare_files(f);
     g_autoptr(GError) error = NULL;
     g_auto(GStrv) argv = qemu_argv_build(f->config, &f->launch, &error);
     g_assert_no_error(error);
+    g_autoptr(GStrvBuilder) run = g_strv_builder_new();
+    if (unshare != NULL) {
+        g_strv_builder_add(run, unshare);
+        g_strv_builder_add(run, "--net");
+    }
+    g_strv_builder_addv(run, (const char **)argv);
+    g_auto(GStrv) run_argv = g_strv_builder_end(run);
 
     g_autofree char *log = g_build_filename(tmp, "qemu.log", NULL);
     g_autoptr(GSubprocessLauncher) launcher =
@@ -779,7 +799,7 @@ test_live(gconstpointer data)
     g_subprocess_launcher_set_stdout_file_path(launcher, log);
     g_subprocess_launcher_set_child_setup(launcher, kill_with_parent, NULL, NULL);
     g_autoptr(GSubprocess) proc =
-        g_subprocess_launcher_spawnv(launcher, (const char *const *)argv, &error);
+        g_subprocess_launcher_spawnv(launcher, (const char *const *)run_argv, &error);
     g_assert_no_error(error);
     check_running_qemu(f, argv, proc, log);
     remove_tree(tmp);
