@@ -1,2 +1,214 @@
-/* main.c — placeholder, being written. */
-int main(void) { return 0; }
+/* main.c — vireo-hostd: one host's agent (the role of ESXi's hostd).
+ * Reads the configuration, prepares datastores and vSwitches, re-attaches to
+ * VMs that still run, and serves the API until SIGTERM. Stopping the daemon
+ * never stops a VM. */
+#include "accel.h"
+#include "api.h"
+#include "host.h"
+#include "inventory.h"
+#include "net-switch.h"
+#include "password.h"
+#include "tls-cert.h"
+#include "vireo-build-config.h"
+#include "vireo-error.h"
+#include "vm.h"
+
+#include <glib-unix.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static gboolean
+check_password(const char *user, const char *password, gpointer data)
+{
+    Host *host = data;
+    const HostUserConfig *u = host_config_find_user(host->config, user);
+    return u && password_verify(password, u->password_hash);
+}
+
+static gboolean
+on_signal(gpointer data)
+{
+    g_message("stopping; running VMs keep running");
+    g_main_loop_quit(data);
+    return G_SOURCE_CONTINUE;
+}
+
+static int
+hash_password_command(void)
+{
+    char line[1024];
+    gboolean tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    if (tty) {
+        fprintf(stderr, "Password: ");
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    char *got = fgets(line, sizeof line, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        fprintf(stderr, "\n");
+    }
+    if (!got) {
+        fprintf(stderr, "vireo-hostd: no password given on standard input\n");
+        return 2;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    g_autoptr(GError) error = NULL;
+    g_autofree char *hash = password_hash(line, &error);
+    if (!hash) {
+        fprintf(stderr, "vireo-hostd: %s\n", error->message);
+        return 1;
+    }
+    printf("%s\n", hash);
+    return 0;
+}
+
+static gboolean
+prepare_storage_and_network(Host *host, GError **error)
+{
+    for (guint i = 0; i < host->config->datastores->len; i++) {
+        const HostDatastoreConfig *ds = g_ptr_array_index(host->config->datastores, i);
+        if (g_mkdir_with_parents(ds->path, 0755) != 0) {
+            g_set_error(error, VIREO_ERROR, VIREO_ERROR_ERROR, "datastore %s: cannot create %s",
+                        ds->name, ds->path);
+            return FALSE;
+        }
+        inventory_object_id(host->inventory, "datastore", ds->name);
+    }
+    for (guint i = 0; i < host->config->vswitches->len; i++) {
+        if (!net_switch_ensure(g_ptr_array_index(host->config->vswitches, i), error))
+            return FALSE;
+    }
+    for (guint i = 0; i < host->config->portgroups->len; i++) {
+        const HostPortgroupConfig *pg = g_ptr_array_index(host->config->portgroups, i);
+        inventory_object_id(host->inventory, "network", pg->name);
+    }
+    return TRUE;
+}
+
+static void
+find_ovmf(Host *host)
+{
+    static const char *const pairs[][2] = {
+        { "/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd" },
+        { "/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(pairs); i++) {
+        if (g_file_test(pairs[i][0], G_FILE_TEST_EXISTS) && g_file_test(pairs[i][1], G_FILE_TEST_EXISTS)) {
+            host->ovmf_code = g_strdup(pairs[i][0]);
+            host->ovmf_vars = g_strdup(pairs[i][1]);
+            return;
+        }
+    }
+}
+
+static gboolean
+host_init(Host *host, const char *config_path, GError **error)
+{
+    host->config = host_config_load(config_path, error);
+    if (!host->config)
+        return FALSE;
+    host->id = g_strdup("ha-host");
+    AccelFacts facts = { 0 };
+    accel_probe_facts(&facts);
+    gboolean ok = accel_choose(host->config->accelerator, &facts, &host->accel,
+                               &host->accel_reason, error);
+    accel_facts_clear(&facts);
+    if (!ok)
+        return FALSE;
+    host->run_dir = g_build_filename(host->config->state_dir, "run", NULL);
+    if (g_mkdir_with_parents(host->run_dir, 0700) != 0) {
+        g_set_error(error, VIREO_ERROR, VIREO_ERROR_ERROR, "cannot create %s", host->run_dir);
+        return FALSE;
+    }
+    g_autofree char *inv = g_build_filename(host->config->state_dir, "inventory.ini", NULL);
+    host->inventory = inventory_load(inv, error);
+    if (!host->inventory)
+        return FALSE;
+    host->vms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)vm_free);
+    find_ovmf(host);
+    return prepare_storage_and_network(host, error);
+}
+
+static ApiServer *
+start_api(Host *host, GError **error)
+{
+    g_autofree char *cert_path = g_build_filename(host->config->state_dir, "rui.crt", NULL);
+    g_autofree char *key_path = g_build_filename(host->config->state_dir, "rui.key", NULL);
+    const char *alt[] = { host->config->host_name, host->config->listen_address, "localhost", NULL };
+    g_autoptr(GTlsCertificate) cert = tls_cert_load_or_create(cert_path, key_path,
+                                                              host->config->host_name, alt, error);
+    if (!cert)
+        return NULL;
+    host->thumbprint = tls_cert_thumbprint(cert);
+    g_autoptr(ApiServer) server = api_server_new(cert, check_password, host);
+    api_host_register(server, host);
+    api_vm_register(server, host);
+    api_hardware_register(server, host);
+    if (!api_server_listen(server, host->config->listen_address, host->config->port, error))
+        return NULL;
+    return g_steal_pointer(&server);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autofree char *config_path = NULL;
+    gboolean version = FALSE, hash = FALSE;
+    GOptionEntry entries[] = {
+        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+          "The host's configuration file (INI; see docs/host-config.md)", "FILE" },
+        { "hash-password", 0, 0, G_OPTION_ARG_NONE, &hash,
+          "Read a password on standard input and print its hash for [user NAME] password_hash", NULL },
+        { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- Vireo host agent");
+    g_option_context_set_summary(ctx,
+        "Runs the virtual machines of one host on QEMU and serves the vSphere-style API\n"
+        "(https://<listen>:<port>/api) for them. Stopping it leaves VMs running; on start\n"
+        "it re-attaches to them.");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_autoptr(GError) error = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+        fprintf(stderr, "vireo-hostd: %s (see --help)\n", error->message);
+        return 2;
+    }
+    if (version) {
+        printf("vireo-hostd %s\n", VIREO_VERSION);
+        return 0;
+    }
+    if (hash)
+        return hash_password_command();
+    if (!config_path) {
+        fprintf(stderr, "vireo-hostd: give the configuration file with --config (see --help)\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    Host host = { 0 };
+    if (!host_init(&host, config_path, &error)) {
+        fprintf(stderr, "vireo-hostd: %s\n", error->message);
+        return 1;
+    }
+    g_autoptr(ApiServer) server = start_api(&host, &error);
+    if (!server) {
+        fprintf(stderr, "vireo-hostd: %s\n", error->message);
+        return 1;
+    }
+    vm_manager_load(&host, NULL);
+    g_message("host %s: accelerator %s (%s)", host.config->host_name,
+              qemu_accel_to_string(host.accel), host.accel_reason ? host.accel_reason : "");
+    g_message("serving https://%s:%u/api — certificate thumbprint (SHA-256) %s",
+              host.config->listen_address, api_server_port(server), host.thumbprint);
+    g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+    g_unix_signal_add(SIGTERM, on_signal, loop);
+    g_unix_signal_add(SIGINT, on_signal, loop);
+    g_main_loop_run(loop);
+    return 0;
+}

@@ -1,0 +1,30 @@
+/* vm-power.h — power operations on a VM (the state machine drawn in vm.h),
+ * guest operations through vireo-tools, and recovery after a restart.
+ *
+ * Every operation completes through a VmDoneFunc, called exactly once from the
+ * main loop: error NULL on success.
+ */
+#pragma once
+
+#include "vm.h"
+
+G_BEGIN_DECLS
+
+typedef void (*VmDoneFunc)(Vm *vm, const GError *error, gpointer user_data);
+
+/* After loading a VM: re-attach to its QEMU if one still runs, else find
+ * whether it is suspended or powered off (and why). */
+void vm_power_recover(Vm *vm);
+
+void vm_power_start(Vm *vm, VmDoneFunc done, gpointer user_data);   /* boots, or resumes a suspended VM */
+void vm_power_stop(Vm *vm, VmDoneFunc done, gpointer user_data);    /* hard power-off */
+void vm_power_suspend(Vm *vm, VmDoneFunc done, gpointer user_data);
+void vm_power_reset(Vm *vm, VmDoneFunc done, gpointer user_data);
+
+/* command: "shutdown" | "reboot" | "freeze" | "thaw". */
+void vm_guest_command(Vm *vm, const char *command, VmDoneFunc done, gpointer user_data);
+
+/* Memory of the VMs that run on this host now, in MiB. */
+gint64 vm_power_memory_in_use(Host *host);
+
+G_END_DECLS
