@@ -213,6 +213,14 @@ case_incoming_kvm(Fixture *f)
     f->config->memory_mib = 4096;
     f->config->sata_adapters = 2;
     fx_disk(f, VM_BUS_SATA, 1, 0, "web-01-flat.vmdk", "raw");
+    /* The host's own drive: opened with host_cdrom, not as a file. */
+    VmCdrom *c = vm_cdrom_new(VM_BUS_SATA, 0, 2);
+    c->backing = VM_CDROM_HOST_DEVICE;
+    c->file_name = g_strdup("/dev/sr0");
+    g_ptr_array_add(f->config->cdroms, c);
+    QemuDrive *d = g_new0(QemuDrive, 1);
+    *d = (QemuDrive){ VM_BUS_SATA, 0, 2, "/dev/sr0", "raw", TRUE, TRUE };
+    g_ptr_array_add(f->launch.drives, d);
     f->launch.accel = QEMU_ACCEL_KVM;
     f->launch.agent_socket = NULL;
     f->launch.incoming_defer = TRUE;
