@@ -127,6 +127,12 @@ api_client_get_peer_thumbprint(ApiClient *client)
     return client->peer_thumbprint;
 }
 
+gboolean
+api_client_certificate_refused(ApiClient *client)
+{
+    return client->cert_refused;
+}
+
 static void
 remember_peer(ApiClient *client, GTlsCertificate *cert)
 {

@@ -62,6 +62,9 @@ gboolean api_client_request(ApiClient *client, const char *method, const char *p
  * the last HTTPS connection, accepted or not; NULL before any or over http. */
 const char *api_client_get_peer_thumbprint(ApiClient *client);
 
+/* TRUE when the last request failed because the certificate was refused. */
+gboolean api_client_certificate_refused(ApiClient *client);
+
 /* Connects (HTTPS only) and returns the server's thumbprint without trusting
  * or sending anything, for "this host's thumbprint is X, accept?". */
 char *api_client_fetch_thumbprint(ApiClient *client, GError **error);
