@@ -35,6 +35,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ApiServer, api_server_free)
 gboolean api_server_listen(ApiServer *server, const char *address, guint port, GError **error);
 /* The port actually bound (after listen). */
 guint api_server_port(ApiServer *server);
+/* Idle time after which a session dies (default API_SESSION_IDLE_SECONDS);
+ * for tests and for a daemon option. */
+void api_server_set_session_idle_seconds(ApiServer *server, guint seconds);
 
 /* Routes. pattern: "/api/vcenter/vm/{vm}/power"; a {name} segment matches one
  * path segment (percent-decoded) and is read with api_request_param().
