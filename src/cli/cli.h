@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "api-client.h"
+#include "vireo-error.h"
 
 G_BEGIN_DECLS
 
@@ -253,5 +254,15 @@ void cli_format_vm_info(JsonNode *info, GString *out);
 /* cmd-datastore.c / cmd-host.c */
 void cli_format_datastore_list(JsonNode *list, GString *out);
 void cli_format_host_info(JsonNode *info, GString *out);
+
+/* Options of commands whose parsing the unit tests check. */
+typedef struct {
+    char *power_state;
+    char *name;
+} VmLsOptions;
+
+typedef struct {
+    gboolean delete_files;
+} DiskRmOptions;
 
 G_END_DECLS

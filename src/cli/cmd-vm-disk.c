@@ -41,9 +41,6 @@ disk_add_run(CliContext *ctx, gpointer options, char **args, GError **error)
     return cli_device_request(ctx, path, "disk", NULL, "POST", NULL, spec, "Added the disk", error);
 }
 
-typedef struct {
-    gboolean delete_files;
-} DiskRmOptions;
 
 static void
 disk_rm_entries(gpointer options, GArray *entries)

@@ -80,10 +80,6 @@ cli_format_vm_info(JsonNode *info, GString *out)
     }
 }
 
-typedef struct {
-    char *power_state;
-    char *name;
-} VmLsOptions;
 
 static void
 vm_ls_entries(gpointer options, GArray *entries)

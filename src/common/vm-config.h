@@ -152,6 +152,8 @@ void vm_cdrom_free(VmCdrom *cdrom);
 VmNic *vm_nic_new(int index, VmNicType type, const char *network_name);
 void vm_nic_free(VmNic *nic);
 
+/* TRUE when (controller, unit) exists on bus (e.g. SCSI 0-3 : 0-15 but 7). */
+gboolean vm_position_in_range(VmBus bus, int controller, int unit);
 /* "scsi0:1" for a disk or CD-ROM position (newly allocated). */
 char *vm_device_node(VmBus bus, int controller, int unit);
 /* Parses "scsi0:1" / "sata0:0" / "nvme0:0" / "ide1:0" / "virtio0:2". */

@@ -9,22 +9,8 @@
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <sys/stat.h>
+#include "cli.h"
 
-#include "../../src/cli/cli-config.c"
-#include "../../src/cli/cli-dispatch.c"
-#include "../../src/cli/cli-format.c"
-#include "../../src/cli/cli-session.c"
-#include "../../src/cli/cli-spec.c"
-#include "../../src/cli/cmd-datastore.c"
-#include "../../src/cli/cmd-host.c"
-#include "../../src/cli/cmd-network.c"
-#include "../../src/cli/cmd-session.c"
-#include "../../src/cli/cmd-vm.c"
-#include "../../src/cli/cmd-vm-cdrom.c"
-#include "../../src/cli/cmd-vm-device.c"
-#include "../../src/cli/cmd-vm-disk.c"
-#include "../../src/cli/cmd-vm-guest.c"
-#include "../../src/cli/cmd-vm-nic.c"
 
 static void
 assert_json(JsonNode *node, const char *expected)
