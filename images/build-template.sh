@@ -78,6 +78,8 @@ fetch_deb() {
     done
     log "downloading $pkg $ver" >&2
     mkdir -p "$cache/debs"
+    rm -f "$cache"/debs/"${pkg}"_*.deb   # older versions of it
+
     (cd "$cache/debs" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1)
     for f in "$cache"/debs/"${pkg}"_*.deb; do
         if [ -e "$f" ] && [ "$(dpkg-deb -f "$f" Version)" = "$ver" ]; then echo "$f"; return; fi
