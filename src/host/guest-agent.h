@@ -46,6 +46,14 @@ void guest_agent_stop(GuestAgent *agent);
 
 void guest_agent_get_info(GuestAgent *agent, GuestAgentInfo *info);
 
+/* The "workload" object of the latest heartbeat as compact JSON (transfer
+ * full), or NULL when that heartbeat had none. */
+char *guest_agent_dup_workload_json(GuestAgent *agent);
+
+/* How long after a heartbeat `running` stays TRUE (5000 ms unless changed;
+ * tests shorten it). */
+void guest_agent_set_running_window_ms(GuestAgent *agent, guint window_ms);
+
 /* Sends {"type":"command","command":command} and completes with the guest's
  * reply: TRUE for ok, an error with the guest's message otherwise,
  * VIREO_ERROR_SERVICE_UNAVAILABLE when the agent is not connected, and
