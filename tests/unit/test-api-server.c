@@ -520,6 +520,17 @@ test_params_decoded(Fixture *f, gconstpointer data)
     assert_error(nul, 400, "INVALID_ARGUMENT");
     g_autoptr(Reply) latin1 = request(f, "GET", "/api/things/caf%E9", f->token, NULL, 0);
     assert_error(latin1, 400, "INVALID_ARGUMENT");
+    /* A {param} is never "." or "..": URI normalisation removes the segment
+     * (then another route, or none, matches) or the server refuses it. */
+    static const char *const dots[] = { "/api/things/%2E%2E", "/api/things/%2e", "/api/things/..",
+                                        "/api/things/." };
+    for (guint i = 0; i < G_N_ELEMENTS(dots); i++) {
+        g_autoptr(Reply) r = request(f, "GET", dots[i], f->token, NULL, 0);
+        if (r->status == 200)
+            g_assert_cmpstr(reply_str(r), ==, "list");
+        else
+            assert_error(r, r->status, r->status == 400 ? "INVALID_ARGUMENT" : "NOT_FOUND");
+    }
 }
 
 static void
