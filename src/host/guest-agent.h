@@ -4,6 +4,11 @@
  * (QEMU's virtio-serial chardev), keeps the latest heartbeat, and sends
  * commands. It reconnects by itself while the VM runs (the guest may not be
  * up yet, or may reboot), until closed.
+ *
+ * Threading: used from one thread; the socket and the 500 ms reconnect timer
+ * run on the thread-default main context of guest_agent_start(); command
+ * callbacks run on the context that was thread-default at the call, the
+ * heartbeat callback from the agent's dispatch (it may free the agent).
  */
 #pragma once
 
@@ -27,8 +32,10 @@ typedef struct {
     const char *os_name;
     const char *os_full_name;
     const char *family;
-    GStrv ip_addresses;
+    GStrv ip_addresses;        /* never NULL; at most 32, each a valid IP address */
 } GuestAgentInfo;
+/* Guest strings are valid UTF-8, at most 255 bytes, control characters
+ * replaced by '?'; NULL when the latest heartbeat (or hello) lacked them. */
 
 /* Called on every heartbeat (e.g. to record the first one for benchmarks). */
 typedef void (*GuestAgentHeartbeatFunc)(GuestAgent *agent, gpointer user_data);
@@ -56,8 +63,12 @@ void guest_agent_set_running_window_ms(GuestAgent *agent, guint window_ms);
 
 /* Sends {"type":"command","command":command} and completes with the guest's
  * reply: TRUE for ok, an error with the guest's message otherwise,
- * VIREO_ERROR_SERVICE_UNAVAILABLE when the agent is not connected, and
- * VIREO_ERROR_TIMED_OUT after timeout_ms. */
+ * VIREO_ERROR_SERVICE_UNAVAILABLE when the agent is not connected (or the
+ * guest has not said hello or sent a heartbeat on this connection, or the
+ * connection is lost while waiting), and VIREO_ERROR_TIMED_OUT after
+ * timeout_ms (0: no timeout). A guest's refusal is VIREO_ERROR_ERROR with
+ * its message; freeing the agent fails waiting commands with
+ * G_IO_ERROR_CANCELLED. */
 void guest_agent_command_async(GuestAgent *agent, const char *command, guint timeout_ms,
                                GCancellable *cancellable, GAsyncReadyCallback callback,
                                gpointer user_data);

@@ -439,7 +439,8 @@ static void handle_message(QmpClient *client, JsonObject *message)
 
 static void handle_line(QmpClient *client, const char *line, gsize length)
 {
-    g_autoptr(JsonParser) parser = json_parser_new_immutable();
+    /* Mutable nodes: results are handed over for callers to keep or edit. */
+    g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(GError) error = NULL;
     JsonNode *root;
 

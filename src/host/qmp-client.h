@@ -5,6 +5,24 @@
  * event callback as they arrive; when the socket closes (QEMU exited, or was
  * killed) every pending command fails with G_IO_ERROR_CLOSED and the closed
  * callback runs once.
+ *
+ * Threading: a QmpClient is used from one thread. Its socket is watched on
+ * the thread-default main context of the connect call (for connect_sync:
+ * the one that was thread-default around it, not its private one). Command
+ * callbacks run on the context that was thread-default when the command was
+ * issued; event and closed callbacks run from the client's dispatch — also
+ * inside an execute_sync, which moves the socket to its private context
+ * for its duration (answers to other, async commands that arrive then are
+ * delivered on their own context after it). Callbacks may free the client.
+ *
+ * The closed callback runs when QEMU closes the socket or the stream breaks
+ * (I/O error, a message over 16 MiB), once, and only after the connection
+ * was established; not for qmp_client_close()/free(). Pending commands then
+ * fail with G_IO_ERROR_CLOSED; on free they fail with G_IO_ERROR_CANCELLED,
+ * and their callbacks must not use the client (it may be gone): calling
+ * the _finish function with it is fine. A sync call that times out fails
+ * with G_IO_ERROR_TIMED_OUT; a late answer is then dropped. Lines that are
+ * not JSON objects and answers with an unknown id are ignored.
  */
 #pragma once
 
@@ -43,9 +61,9 @@ gboolean qmp_client_is_connected(QmpClient *client);
 /* Sends {"execute": command, "arguments": arguments}. arguments: transfer
  * full, may be NULL. When fd >= 0 it is passed along with the command
  * (SCM_RIGHTS), as "getfd"/"add-fd" need; the caller keeps its own fd.
- * The result is the "return" member (transfer full; an empty object when
- * QEMU returned {}); a QMP "error" becomes a G_IO_ERROR_FAILED error whose
- * message is QEMU's "desc". */
+ * The result is the "return" member (transfer full, mutable; an empty
+ * object when QEMU returned {}); a QMP "error" becomes a G_IO_ERROR_FAILED
+ * error whose message is QEMU's "desc" followed by " (QMP <class>)". */
 void qmp_client_execute_async(QmpClient *client, const char *command, JsonNode *arguments,
                               int fd, GCancellable *cancellable,
                               GAsyncReadyCallback callback, gpointer user_data);

@@ -340,8 +340,10 @@ static gpointer peer_thread(gpointer data)
     for (guint i = 0; i < fake->steps->len; i++) {
         const Step *step = g_ptr_array_index(fake->steps, i);
 
-        if (!run_step(fake, step))
+        if (!run_step(fake, step)) {
+            g_socket_close(fake->conn, NULL); /* the client sees it at once, too */
             return NULL;
+        }
         if (step->kind == STEP_DISCONNECT)
             return NULL;
     }

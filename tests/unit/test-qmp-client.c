@@ -294,6 +294,55 @@ static void test_out_of_order(void)
     recorder_clear(&rec);
 }
 
+/* A sync call on a client that lives on the default context: an answer to an
+ * async command that arrives meanwhile is handed over on the default context
+ * afterwards, not inside the sync call; events keep flowing after it. */
+static void test_sync_amid_async(void)
+{
+    FakeQmp *fake = fake_qmp_new();
+    g_autoptr(QmpClient) client = qmp_client_new();
+    g_autoptr(GError) error = NULL;
+    Recorder rec;
+    Call *call = g_new0(Call, 1);
+    int a, b;
+
+    recorder_init(&rec);
+    fake_qmp_greet(fake);
+    a = fake_qmp_expect(fake, "query-name", NULL);
+    b = fake_qmp_expect(fake, "query-status", NULL);
+    fake_qmp_return(fake, a, "{\"name\": \"a\"}");
+    fake_qmp_return(fake, b, "{\"status\": \"running\"}");
+    fake_qmp_send(fake, "{\"event\": \"RESUME\"}\n");
+    fake_qmp_start(fake);
+
+    qmp_client_set_event_func(client, on_event, &rec);
+    call->rec = &rec;
+    call->client = client;
+    qmp_client_connect_async(client, fake_qmp_get_path(fake), NULL, on_connected, call);
+    run_until(&rec.n_done, 1);
+    g_assert_no_error(error_at(&rec, 0));
+
+    execute(client, &rec, "a", "query-name", NULL);
+    g_autoptr(JsonNode) status = qmp_client_execute_sync(client, "query-status", NULL, -1, 5000,
+                                                         &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(member_str(status, "status"), ==, "running");
+    g_assert_cmpint(rec.n_done, ==, 1);
+    run_until(&rec.n_done, 2);
+    g_assert_no_error(error_at(&rec, 1));
+    /* (on_connected records an error slot only, so results start at 0.) */
+    g_assert_cmpstr(member_str(g_ptr_array_index(rec.results, 0), "name"), ==, "a");
+    /* The result is the caller's to keep and change. */
+    json_object_set_int_member(json_node_get_object(g_ptr_array_index(rec.results, 0)), "x", 1);
+    while (rec.events->len < 1)
+        g_main_context_iteration(NULL, TRUE);
+    g_assert_cmpstr(g_ptr_array_index(rec.events, 0), ==, "RESUME null");
+
+    qmp_client_close(client);
+    fake_qmp_finish(fake);
+    recorder_clear(&rec);
+}
+
 /* QEMU dies in the middle of an answer with two commands pending. */
 static void test_disconnect_pending(void)
 {
@@ -582,6 +631,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp-client/qmp-error", test_qmp_error);
     g_test_add_func("/qmp-client/events", test_events);
     g_test_add_func("/qmp-client/out-of-order", test_out_of_order);
+    g_test_add_func("/qmp-client/sync-amid-async", test_sync_amid_async);
     g_test_add_func("/qmp-client/disconnect-pending", test_disconnect_pending);
     g_test_add_func("/qmp-client/long-line", test_long_line);
     g_test_add_func("/qmp-client/fd-passing", test_fd_passing);
