@@ -6,7 +6,8 @@
  *
  * Life of a request:
  *
- *   headers read ──early_handler──> too large / chunked: 413 / 411, done
+ *   headers read ──early_handler──> too large / chunked: 413 / 411 (body
+ *        │                          read but not stored); bad length: closed
  *        │
  *   body read ──server_callback──> query, path, route, session, body checks
  *        │                             │ any fails: error answer, done
@@ -685,24 +686,31 @@ server_callback(SoupServer *soup, SoupServerMessage *msg, const char *path, GHas
     api_request_unref(request);
 }
 
-/* Runs once the headers are in, before libsoup reads (and buffers) the
- * body: a body that would be refused anyway is never read. */
+/* Runs once the headers are in, before libsoup reads the body. libsoup 3.2
+ * reads a body even when the answer is already set, so a refused body is
+ * read and thrown away (never stored), and a request whose length cannot be
+ * read at all loses its connection. */
 static void
 server_early_callback(SoupServer *soup, SoupServerMessage *msg, const char *path,
                       GHashTable *query, gpointer data)
 {
     SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
     SoupEncoding encoding = soup_message_headers_get_encoding(headers);
+    goffset length = soup_message_headers_get_content_length(headers);
     guint status = 0;
     const char *message = NULL;
 
-    goffset length = soup_message_headers_get_content_length(headers);
-
     if (encoding == SOUP_ENCODING_CONTENT_LENGTH && length < 0) {
-        /* "-5" or a number past 2^63: never let libsoup try to read it. */
-        status = 400;
-        message = "The Content-Length header is not a valid length";
-    } else if (encoding == SOUP_ENCODING_CONTENT_LENGTH && length > API_MAX_BODY_BYTES) {
+        /* "-5" or a number past 2^63: libsoup would read until the client
+         * closes. Drop the connection instead. */
+        log_request(soup_server_message_get_method(msg), path, 400, g_get_monotonic_time(), NULL,
+                    soup_server_message_get_remote_host(msg));
+        g_autoptr(GIOStream) stream = soup_server_message_steal_connection(msg);
+        if (stream)
+            g_io_stream_close(stream, NULL, NULL);
+        return;
+    }
+    if (encoding == SOUP_ENCODING_CONTENT_LENGTH && length > API_MAX_BODY_BYTES) {
         status = 413;
         message = "The request body is larger than the limit of 1048576 bytes";
     } else if (encoding != SOUP_ENCODING_CONTENT_LENGTH && encoding != SOUP_ENCODING_NONE) {
@@ -712,6 +720,7 @@ server_early_callback(SoupServer *soup, SoupServerMessage *msg, const char *path
     if (!status)
         return;
 
+    soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
     g_autoptr(JsonNode) body = error_body(VIREO_ERROR_INVALID_ARGUMENT, message);
     gsize len = 0;
     g_autoptr(JsonGenerator) gen = json_generator_new();
