@@ -118,8 +118,15 @@ lab_hostd_pid() { [ -s "$1/hostd.pid" ] && kill -0 "$(cat "$1/hostd.pid")" 2>/de
 
 # lab_hostd_start NS DIR CONFIG — starts vireo-hostd unless it runs.
 lab_hostd_start() {
-    local ns=$1 dir=$2 cfg=$3
-    lab_hostd_pid "$dir" >/dev/null && return 0
+    local ns=$1 dir=$2 cfg=$3 pid
+    if pid=$(lab_hostd_pid "$dir"); then
+        # A rebuilt daemon or a changed config replaces the running one; its
+        # VMs keep running and are re-attached.
+        [ "$LAB_BUILD/src/host/vireo-hostd" -nt "$dir/hostd.pid" ] || [ "$cfg" -nt "$dir/hostd.pid" ] || return 0
+        lab_log "restarting vireo-hostd of $ns (new binary or configuration)"
+        kill "$pid"
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    fi
     ip netns exec "$ns" setsid "$LAB_BUILD/src/host/vireo-hostd" --config "$cfg" \
         >>"$dir/hostd.log" 2>&1 </dev/null &
     echo $! >"$dir/hostd.pid"

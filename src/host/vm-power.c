@@ -16,6 +16,7 @@
 #include "qmp-client.h"
 #include "vireo-error.h"
 #include "vm-launch.h"
+#include "vm-spec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -381,6 +382,28 @@ start_fail(PowerOp *op, const char *what, GError *error)
     power_op_fail(op, what, error);
 }
 
+/* As ESXi does at first power-on: a generated MAC for every NIC that has
+ * none, a BIOS UUID, saved in the .vmx before QEMU sees them. */
+static gboolean
+fill_generated_identity(Vm *vm, GError **error)
+{
+    gboolean changed = FALSE;
+    for (guint i = 0; i < vm->config->nics->len; i++) {
+        VmNic *nic = g_ptr_array_index(vm->config->nics, i);
+        if (nic->mac_address && vm_mac_is_valid(nic->mac_address))
+            continue;
+        g_free(nic->mac_address);
+        nic->mac_address = vm_spec_unique_mac(vm->host, NULL);
+        nic->mac_type = VM_MAC_GENERATED;
+        changed = TRUE;
+    }
+    if (!vm->config->uuid_bios) {
+        vm->config->uuid_bios = g_uuid_string_random();
+        changed = TRUE;
+    }
+    return !changed || vm_save_config(vm, error);
+}
+
 static gboolean
 admit(Vm *vm, GError **error)
 {
@@ -408,7 +431,7 @@ vm_power_start(Vm *vm, VmDoneFunc done, gpointer data)
     } else if (vm->config->template) {
         error = g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
                             "%s is a template; templates cannot be powered on", vm->id);
-    } else if (admit(vm, &error)) {
+    } else if (admit(vm, &error) && fill_generated_identity(vm, &error)) {
         vm_begin_operation(vm, "power on", &error);
     }
     if (error) {
