@@ -106,6 +106,8 @@ void
 api_client_set_timeout(ApiClient *client, guint seconds)
 {
     soup_session_set_timeout(client->session, seconds);
+    /* Open connections keep the timeout they were made with: drop them. */
+    soup_session_abort(client->session);
 }
 
 void

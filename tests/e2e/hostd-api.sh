@@ -134,7 +134,7 @@ eid=$(echo "${r#* }" | tr -d '"')
 r=$(api POST "/api/vcenter/vm/$eid/power?action=start")
 t_eq "a disk whose extent leaves the VM folder is refused at power on" 400 "${r%% *}"
 t_match "... saying why" "outside|leave|\.\." "$(echo "${r#* }" | jq -r '.messages[0].default_message')"
-t_eq "... and no QEMU was started for it" "" "$(qemu_pids_of "$eid/qemu.pid")"
+t_eq "... and no QEMU was started for it" "" "$(qemu_pids_of "$T_STATE/esx-a/state/run/$eid/qemu.pid")"
 
 # --- power state errors -----------------------------------------------------
 r=$(api POST /api/vcenter/vm/vm-1/power?action=stop)
@@ -171,7 +171,7 @@ kill "$(cat "$T_STATE/esx-a/hostd.pid")"
 sleep 1
 lab_hostd_start "$T_PREFIX-esx-a" "$T_STATE/esx-a" "$T_STATE/esx-a/hostd.ini"
 lab_wait_api "$(lab_host_addr "$T_NET" 1)" root "$T_PASSWORD"
-T_TOKEN=""
+t_new_session
 t_eq "after a restart the same VMs are registered" "$before" "$(api_body GET /api/vcenter/vm | jq -c '[.[].vm]')"
 
 t_finish

@@ -84,13 +84,15 @@ t_require_template() {
 vireo() { "$LAB_BUILD/src/cli/vireo" "$@"; }
 
 # api METHOD PATH [JSON] — raw API call; prints "STATUS BODY".
-T_TOKEN=""
+# The session token is kept in a file: api runs in command substitutions.
+T_TOKEN_FILE="$T_STATE/api-token"
+t_new_session() { rm -f "$T_TOKEN_FILE"; }
 api() {
-    local method=$1 path=$2 body=${3:-} out
-    if [ -z "$T_TOKEN" ]; then
-        T_TOKEN=$(curl -sk -X POST -u "root:$T_PASSWORD" "$VIREO_URL/api/session" | tr -d '"')
-    fi
-    local args=(-sk -X "$method" -H "vmware-api-session-id: $T_TOKEN" -w '\n%{http_code}')
+    local method=$1 path=$2 body=${3:-} out token
+    [ -s "$T_TOKEN_FILE" ] ||
+        curl -sk -X POST -u "root:$T_PASSWORD" "$VIREO_URL/api/session" | tr -d '"' >"$T_TOKEN_FILE"
+    token=$(cat "$T_TOKEN_FILE")
+    local args=(-sk -X "$method" -H "vmware-api-session-id: $token" -w '\n%{http_code}')
     [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
     out=$(curl "${args[@]}" "$VIREO_URL$path")
     echo "$(echo "$out" | tail -1) $(echo "$out" | sed '$d')"

@@ -23,7 +23,7 @@ power_state() { api_body GET "/api/vcenter/vm/$vmid/power" | jq -r .state; }
 # --- power on: heartbeat, IP, identity --------------------------------------
 t_check "vireo vm power on" vireo vm power guest-01 on
 t_eq "the VM is POWERED_ON" POWERED_ON "$(power_state)"
-t_eq "one QEMU runs it" 1 "$(qemu_pids_of "$vmid/qemu.pid" | wc -l)"
+t_eq "one QEMU runs it" 1 "$(qemu_pids_of "$T_STATE/esx-a/state/run/$vmid/qemu.pid" | wc -l)"
 t_check "the guest agent's heartbeat arrives" t_wait 120 tools_running
 ip=$(vireo vm ip guest-01 --wait 90 2>/dev/null | tail -1)
 t_match "the guest got an address from the lab's DHCP" "^10\.$T_NET\.0\.[0-9]+$" "$ip"
@@ -41,8 +41,10 @@ t_eq "hardware changes while powered on are 400" 400 \
     "$(api_status POST "/api/vcenter/vm/$vmid/hardware/disk" '{"new_vmdk":{"capacity":1048576}}')"
 t_eq "deleting a running VM is 400" 400 "$(api_status DELETE "/api/vcenter/vm/$vmid")"
 (api_status POST "/api/vcenter/vm/$vmid/power?action=suspend" >"$T_STATE/op1") &
+op1=$!
 (api_status POST "/api/vcenter/vm/$vmid/power?action=reset" >"$T_STATE/op2") &
-wait
+op2=$!
+wait $op1 $op2
 codes=$(sort "$T_STATE/op1" "$T_STATE/op2" | tr '\n' ' ')
 t_eq "two power operations at once: one wins, the other gets 409" "204 409 " "$codes"
 
@@ -58,7 +60,7 @@ t_check "vireo vm power suspend" vireo vm power guest-01 suspend
 t_eq "the VM is SUSPENDED" SUSPENDED "$(power_state)"
 t_check "its state is in the .vmss" test -s "$DS/guest-01/guest-01.vmss"
 t_check "the .vmx records the checkpoint" grep -q '^checkpoint.vmState = "guest-01.vmss"' "$DS/guest-01/guest-01.vmx"
-t_eq "no QEMU runs while suspended" 0 "$(qemu_pids_of "$vmid/qemu.pid" | wc -l)"
+t_eq "no QEMU runs while suspended" 0 "$(qemu_pids_of "$T_STATE/esx-a/state/run/$vmid/qemu.pid" | wc -l)"
 sleep 3
 t_check "vireo vm power on resumes it" vireo vm power guest-01 on
 t_check "tools report again after the resume" t_wait 60 tools_running
@@ -69,28 +71,28 @@ t_check "uptime continued ($up1 s before, $up2 s after)" awk -v a="$up1" -v b="$
 t_check "the .vmss is consumed after the resume" test ! -e "$DS/guest-01/guest-01.vmss"
 
 # --- kill -9 of vireo-hostd: the VM keeps running and is re-attached ---------
-qpid=$(qemu_pids_of "$vmid/qemu.pid")
+qpid=$(qemu_pids_of "$T_STATE/esx-a/state/run/$vmid/qemu.pid")
 kill -9 "$(cat "$T_STATE/esx-a/hostd.pid")"
 sleep 2
 t_check "after kill -9 of vireo-hostd the QEMU still runs" kill -0 "$qpid"
 t_check "the guest still answers pings" ip netns exec "$T_PREFIX-net" ping -c1 -W2 "$ip"
 lab_hostd_start "$T_PREFIX-esx-a" "$T_STATE/esx-a" "$T_STATE/esx-a/hostd.ini"
 lab_wait_api "$(lab_host_addr "$T_NET" 1)" root "$T_PASSWORD"
-T_TOKEN=""
+t_new_session
 t_eq "the restarted host reports it POWERED_ON" POWERED_ON "$(power_state)"
-t_eq "with the same QEMU" "$qpid" "$(qemu_pids_of "$vmid/qemu.pid")"
+t_eq "with the same QEMU" "$qpid" "$(qemu_pids_of "$T_STATE/esx-a/state/run/$vmid/qemu.pid")"
 t_check "and hears its heartbeat again" t_wait 30 tools_running
 t_eq "the guest did not reboot" "$bid" "$(boot_id)"
 
 # --- graceful shutdown ------------------------------------------------------
 t_check "vireo vm shutdown" vireo vm shutdown guest-01
 t_check "the guest powers itself off" t_wait 60 test "$(power_state)" = POWERED_OFF
-t_eq "no QEMU is left" 0 "$(qemu_pids_of "$vmid/qemu.pid" | wc -l)"
+t_eq "no QEMU is left" 0 "$(qemu_pids_of "$T_STATE/esx-a/state/run/$vmid/qemu.pid" | wc -l)"
 t_eq "a guest shutdown is not an error" null "$(api_body GET "/api/vcenter/vm/$vmid" | jq -r '.power_state_reason // null')"
 
 # --- QEMU dying is noticed --------------------------------------------------
 t_check "power on again" vireo vm power guest-01 on
-kill -9 "$(qemu_pids_of "$vmid/qemu.pid")"
+kill -9 "$(qemu_pids_of "$T_STATE/esx-a/state/run/$vmid/qemu.pid")"
 t_check "a killed QEMU turns the VM POWERED_OFF" t_wait 10 test "$(power_state)" = POWERED_OFF
 t_match "... with the reason in the API" "signal 9" "$(api_body GET "/api/vcenter/vm/$vmid" | jq -r .power_state_reason)"
 t_check "... and in vmware.log" grep -q "signal 9" "$DS/guest-01/vmware.log"
@@ -109,6 +111,6 @@ t_check "the guest takes the customized host name" \
 t_eq "... and the static address" "$static" "$(api_body GET "/api/vcenter/vm/$vmid/guest/identity" | jq -r .ip_address)"
 t_check "... reachable on the lab network" t_wait 20 ip netns exec "$T_PREFIX-net" ping -c1 -W1 "$static"
 t_check "vireo vm power off" vireo vm power guest-01 off
-t_eq "no QEMU is left" 0 "$(qemu_pids_of "$vmid/qemu.pid" | wc -l)"
+t_eq "no QEMU is left" 0 "$(qemu_pids_of "$T_STATE/esx-a/state/run/$vmid/qemu.pid" | wc -l)"
 
 t_finish
