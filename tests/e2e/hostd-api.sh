@@ -136,6 +136,29 @@ t_eq "a disk whose extent leaves the VM folder is refused at power on" 400 "${r%
 t_match "... saying why" "outside|leave|\.\." "$(echo "${r#* }" | jq -r '.messages[0].default_message')"
 t_eq "... and no QEMU was started for it" "" "$(qemu_pids_of "$T_STATE/esx-a/state/run/$eid/qemu.pid")"
 
+mkdir -p "$DS/garbage"
+sed 's/escape.vmdk/garbage.vmdk/' "$DS/escape/escape.vmx" | sed 's/"escape"/"garbage"/' >"$DS/garbage/garbage.vmx"
+head -c 3000 /dev/urandom >"$DS/garbage/garbage.vmdk"
+gid=$(api_body POST '/api/vcenter/vm?action=register' '{"datastore":"ds1","path":"garbage/garbage.vmx"}' | tr -d '"')
+r=$(api POST "/api/vcenter/vm/$gid/power?action=start")
+t_eq "a VMDK descriptor that is garbage is refused at power on with 400" 400 "${r%% *}"
+t_match "... naming the disk" "garbage.vmdk" "$(echo "${r#* }" | jq -r '.messages[0].default_message')"
+
+# --- a datastore that fills up mid-create leaves nothing behind -------------
+TINY="$T_STATE/tiny"
+mkdir -p "$TINY"
+mount -t tmpfs -o size=8m,nr_inodes=3 tmpfs "$TINY"
+kill "$(cat "$T_STATE/esx-a/hostd.pid")"; wait "$(cat "$T_STATE/esx-a/hostd.pid")" 2>/dev/null
+sed -i "s|^\\[vswitch vSwitch0\\]|[datastore tiny]\npath = $TINY\n\n[vswitch vSwitch0]|" "$T_STATE/esx-a/hostd.ini"
+lab_hostd_start "$T_PREFIX-esx-a" "$T_STATE/esx-a" "$T_STATE/esx-a/hostd.ini"
+lab_wait_api "$(lab_host_addr "$T_NET" 1)" root "$T_PASSWORD"
+t_new_session
+r=$(api POST /api/vcenter/vm "$(spec full tiny THIN 1048576)")
+t_match "a create that runs out of room on the datastore fails" "^(4|5)[0-9][0-9]$" "${r%% *}"
+t_match "... with a message" "." "$(echo "${r#* }" | jq -r '.messages[0].default_message')"
+t_eq "... and leaves no half-created folder" "" "$(ls -A "$TINY")"
+t_eq "... nor a registered VM" 0 "$(api_body GET '/api/vcenter/vm?names=full' | jq length)"
+
 # --- power state errors -----------------------------------------------------
 r=$(api POST /api/vcenter/vm/vm-1/power?action=stop)
 t_eq "stopping a powered-off VM is 400" 400 "${r%% *}"
