@@ -184,6 +184,26 @@ t_check "... written to the .vmx" grep -qi 'ethernet1.address = "00:50:56:01:02:
 t_eq "a NIC on a missing port group is 404" 404 \
     "$(api_status POST /api/vcenter/vm/vm-1/hardware/ethernet '{"backing":{"type":"STANDARD_PORTGROUP","network":"nope"}}')"
 
+# --- EFI firmware and a CD-ROM with an ISO from the datastore ---------------
+mkdir -p "$DS/iso"
+head -c 1048576 /dev/zero >"$DS/iso/tiny.iso"
+body='{"name":"efi-01","placement":{"datastore":"ds1"},"boot":{"type":"EFI"},"memory":{"size_MiB":128},
+  "disks":[{"type":"NVME","new_vmdk":{"capacity":1048576}}],
+  "cdroms":[{"type":"SATA","backing":{"type":"ISO_FILE","iso_file":"[ds1] iso/tiny.iso"},"start_connected":true}]}'
+r=$(api POST /api/vcenter/vm "$body")
+t_eq "an EFI VM with an NVMe disk and an ISO is created" 201 "${r%% *}"
+fid=$(echo "${r#* }" | tr -d '"')
+t_check "... its .vmx says EFI and the ISO" grep -q 'sata0:0.deviceType = "cdrom-image"' "$DS/efi-01/efi-01.vmx"
+t_eq "... and the API shows the ISO as a datastore path" "[ds1] iso/tiny.iso" \
+    "$(api_body GET "/api/vcenter/vm/$fid" | jq -r '.cdroms["16000"].backing.iso_file')"
+t_eq "it powers on (QEMU starts OVMF)" 204 "$(api_status POST "/api/vcenter/vm/$fid/power?action=start")"
+t_check "... with its own EFI variables next to the .vmx" test -s "$DS/efi-01/efi-01.nvram"
+t_eq "... and one QEMU" 1 "$(qemu_pids_of "$T_STATE/esx-a/state/run/$fid/qemu.pid" | wc -l)"
+t_eq "powering it off answers 204" 204 "$(api_status POST "/api/vcenter/vm/$fid/power?action=stop")"
+t_eq "... and no QEMU is left" 0 "$(qemu_pids_of "$T_STATE/esx-a/state/run/$fid/qemu.pid" | wc -l)"
+r=$(api POST /api/vcenter/vm '{"name":"bad-iso","placement":{"datastore":"ds1"},"cdroms":[{"backing":{"type":"ISO_FILE","iso_file":"[ds1] ../../etc/passwd"}}]}')
+t_eq "an ISO path that leaves the datastore is refused" 400 "${r%% *}"
+
 # --- delete -----------------------------------------------------------------
 t_eq "deleting a powered-off VM answers 204" 204 "$(api_status DELETE /api/vcenter/vm/vm-3)"
 t_check "... and its folder is gone" test ! -e "$DS/disk-thick-eager-zeroed"

@@ -87,6 +87,13 @@ t_eq "with the same QEMU" "$qpid" "$(qemu_pids_of "$T_STATE/esx-a/state/run/$vmi
 t_check "and hears its heartbeat again" t_wait 30 tools_running
 t_eq "the guest did not reboot" "$bid" "$(boot_id)"
 
+# --- guest reboot -----------------------------------------------------------
+t_check "vireo vm reboot" vireo vm reboot guest-01
+new_boot() { b=$(boot_id); [ -n "$b" ] && [ "$b" != "$bid" ]; }
+t_check "the guest reboots (a new boot id) and its tools come back" t_wait 90 new_boot
+t_eq "the VM stayed POWERED_ON through the guest reboot" POWERED_ON "$(power_state)"
+t_eq "with the same QEMU" "$qpid" "$(qemu_pids_of "$T_STATE/esx-a/state/run/$vmid/qemu.pid")"
+
 # --- graceful shutdown ------------------------------------------------------
 t_check "vireo vm shutdown" vireo vm shutdown guest-01
 t_check "the guest powers itself off" t_wait 60 is_state POWERED_OFF
