@@ -42,6 +42,7 @@ t_eq "starting a running VM is 400 ALREADY_IN_DESIRED_STATE" "400 ALREADY_IN_DES
 t_eq "hardware changes while powered on are 400" 400 \
     "$(api_status POST "/api/vcenter/vm/$vmid/hardware/disk" '{"new_vmdk":{"capacity":1048576}}')"
 t_eq "deleting a running VM is 400" 400 "$(api_status DELETE "/api/vcenter/vm/$vmid")"
+bid0=$(boot_id)
 (api_status POST "/api/vcenter/vm/$vmid/power?action=suspend" >"$T_STATE/op1") &
 op1=$!
 (api_status POST "/api/vcenter/vm/$vmid/power?action=reset" >"$T_STATE/op2") &
@@ -50,8 +51,14 @@ wait $op1 $op2
 codes=$(sort "$T_STATE/op1" "$T_STATE/op2" | tr '\n' ' ')
 t_eq "two power operations at once: one wins, the other gets 409" "204 409 " "$codes"
 
-# The suspend may have won: bring the VM back on for what follows.
-[ "$(power_state)" = SUSPENDED ] && api_status POST "/api/vcenter/vm/$vmid/power?action=start" >/dev/null
+# Either may have won: the suspend (bring the VM back on) or the reset (wait
+# for the new boot), so what follows starts from a settled guest.
+if [ "$(power_state)" = SUSPENDED ]; then
+    api_status POST "/api/vcenter/vm/$vmid/power?action=start" >/dev/null
+else
+    rebooted() { b=$(boot_id); [ -n "$b" ] && [ "$b" != "$bid0" ]; }
+    t_wait 90 rebooted
+fi
 t_check "tools run again" t_wait 120 tools_running
 
 # --- suspend / resume keeps the guest's uptime ------------------------------
