@@ -113,6 +113,24 @@ provisioned_bytes(Host *host, const HostDatastoreConfig *ds)
     return sum;
 }
 
+/* The identity vireo-hostd wrote in the datastore at start (main.c): read
+ * at each answer, as another host sharing the folder may have written it. */
+static char *
+datastore_uuid(const HostDatastoreConfig *ds)
+{
+    g_autofree char *path = g_build_filename(ds->path, ".vireo-datastore", NULL);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        char *line = g_strstrip(lines[i]);
+        if (*line && *line != '#')
+            return g_uuid_string_is_valid(line) ? g_ascii_strdown(line, -1) : NULL;
+    }
+    return NULL;
+}
+
 static void
 datastore_json(JsonBuilder *b, Host *host, const HostDatastoreConfig *ds, gboolean detail)
 {
@@ -121,6 +139,9 @@ datastore_json(JsonBuilder *b, Host *host, const HostDatastoreConfig *ds, gboole
     if (!detail)
         member_string(b, "datastore", inventory_object_id(host->inventory, "datastore", ds->name));
     member_string(b, "name", ds->name);
+    g_autofree char *uuid = datastore_uuid(ds);
+    if (uuid)
+        member_string(b, "uuid", uuid);
     member_string(b, "type", "VMFS");
     member_int(b, "capacity", (gint64)capacity);
     member_int(b, "free_space", (gint64)free_space);

@@ -13,6 +13,7 @@
 #include "vireo-error.h"
 #include "vm.h"
 
+#include <errno.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
@@ -73,6 +74,33 @@ hash_password_command(void)
     return 0;
 }
 
+/* A datastore's identity, so that the centre sees one datastore in a folder
+ * several hosts share. Written once, atomically and without replacing one
+ * another host wrote meanwhile (link() fails when the name exists). */
+static gboolean
+ensure_datastore_identity(const HostDatastoreConfig *ds, GError **error)
+{
+    g_autofree char *path = g_build_filename(ds->path, ".vireo-datastore", NULL);
+    g_autofree char *tmp = NULL;
+    g_autofree char *uuid = g_uuid_string_random();
+    g_autofree char *text = g_strdup_printf("# Vireo datastore identity; do not edit or copy\n%s\n", uuid);
+
+    if (g_file_test(path, G_FILE_TEST_EXISTS))
+        return TRUE;
+    tmp = g_strdup_printf("%s.%s.tmp", path, uuid);
+    if (!g_file_set_contents(tmp, text, -1, error))
+        return FALSE;
+    /* Some shared filesystems have no hard links: rename() is atomic too. */
+    if (link(tmp, path) != 0 && errno != EEXIST && rename(tmp, path) != 0) {
+        g_set_error(error, VIREO_ERROR, VIREO_ERROR_ERROR, "datastore %s: cannot write %s: %s",
+                    ds->name, path, g_strerror(errno));
+        unlink(tmp);
+        return FALSE;
+    }
+    unlink(tmp);
+    return TRUE;
+}
+
 static gboolean
 prepare_storage_and_network(Host *host, GError **error)
 {
@@ -83,6 +111,10 @@ prepare_storage_and_network(Host *host, GError **error)
                         ds->name, ds->path);
             return FALSE;
         }
+        g_autoptr(GError) id_error = NULL;
+        /* Not fatal: a full or read-only datastore must not keep VMs from running. */
+        if (!ensure_datastore_identity(ds, &id_error))
+            g_warning("datastore %s has no identity: %s", ds->name, id_error->message);
         inventory_object_id(host->inventory, "datastore", ds->name);
     }
     for (guint i = 0; i < host->config->vswitches->len; i++) {
