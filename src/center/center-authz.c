@@ -1,0 +1,65 @@
+/* center-authz.c — the store's permissions and roles, evaluated with
+ * authz.c's rules for one user on one object. */
+#include "center.h"
+#include "vireo-error.h"
+
+static AuthzResult *
+evaluate(Center *center, const char *user, const char *object)
+{
+    g_autoptr(GPtrArray) ancestors = store_object_ancestors(center->store, object, NULL);
+    if (!ancestors)
+        return NULL;
+    g_autoptr(GPtrArray) chain = g_ptr_array_new();
+    for (guint i = 0; i < ancestors->len; i++)
+        g_ptr_array_add(chain, g_ptr_array_index(ancestors, i));
+    g_ptr_array_add(chain, NULL);
+
+    g_autoptr(GPtrArray) perms = store_permission_list(center->store, NULL, NULL, NULL);
+    g_autoptr(GPtrArray) roles = store_role_list(center->store, NULL);
+    g_autoptr(StoreUser) u = store_user_get(center->store, user, NULL);
+    if (!perms || !roles || !u)
+        return NULL;
+    g_autofree AuthzPermission *ap = g_new0(AuthzPermission, perms->len + 1);
+    for (guint i = 0; i < perms->len; i++) {
+        StorePermission *p = g_ptr_array_index(perms, i);
+        ap[i] = (AuthzPermission){ p->object, p->principal, p->is_group, p->role, p->propagate };
+    }
+    g_autofree AuthzRole *ar = g_new0(AuthzRole, roles->len + 1);
+    for (guint i = 0; i < roles->len; i++) {
+        StoreRole *r = g_ptr_array_index(roles, i);
+        ar[i] = (AuthzRole){ r->name, (const char *const *)r->privileges };
+    }
+    return authz_evaluate((const char *const *)chain->pdata, ap, perms->len, ar, roles->len,
+                          user, (const char *const *)u->groups);
+}
+
+gboolean
+center_allowed(Center *center, const char *user, const char *object, const char *privilege)
+{
+    g_autoptr(AuthzResult) r = user && object ? evaluate(center, user, object) : NULL;
+    return r && authz_allows(r, privilege);
+}
+
+gboolean
+center_can_see(Center *center, const char *user, const char *object)
+{
+    g_autoptr(AuthzResult) r = user && object ? evaluate(center, user, object) : NULL;
+    return r && authz_can_see(r);
+}
+
+gboolean
+center_authorize(Center *center, ApiRequest *request, const char *object, const char *privilege)
+{
+    const char *user = api_request_user(request);
+    g_autoptr(AuthzResult) r = user && object ? evaluate(center, user, object) : NULL;
+    if (r && authz_allows(r, privilege))
+        return TRUE;
+    if (!r || !authz_can_see(r))
+        center_reply_error(request, VIREO_ERROR_UNAUTHORIZED,
+                           "%s may not do %s here, or the object does not exist",
+                           user ? user : "(nobody)", privilege);
+    else
+        center_reply_error(request, VIREO_ERROR_UNAUTHORIZED,
+                           "%s lacks the privilege %s on %s", user, privilege, object);
+    return FALSE;
+}
