@@ -92,6 +92,7 @@ struct HostLink {
     gboolean heartbeats_on;
     gboolean answered;          /* a beat was answered since heartbeats (re)started */
     guint misses;
+    char *last_miss;            /* why the last heartbeat went unanswered */
     guint interval_ms;
     guint max_misses;
     guint heartbeat_timeout_s;
@@ -142,6 +143,7 @@ link_unref(HostLink *link)
     g_free(link->thumbprint);
     g_free(link->base_url);
     g_free(link->label);
+    g_free(link->last_miss);
     g_main_context_unref(link->owner);
     g_async_queue_unref(link->jobs_queue);
     g_async_queue_unref(link->hb_queue);
@@ -311,15 +313,17 @@ finish_job(HostLink *link, Job *job)
 }
 
 static void
-set_not_connected_error(HostLink *link, HostLinkState state, guint misses, GError **error)
+set_not_connected_error(HostLink *link, HostLinkState state, guint misses,
+                        const char *last_miss, GError **error)
 {
     if (state == HOST_LINK_STATE_DISCONNECTED)
         g_set_error(error, VIREO_ERROR, VIREO_ERROR_SERVICE_UNAVAILABLE,
                     "%s is disconnected: reconnect it first", link->label);
     else
         g_set_error(error, VIREO_ERROR, VIREO_ERROR_SERVICE_UNAVAILABLE,
-                    "%s is not responding: its last %u heartbeats were not answered",
-                    link->label, misses);
+                    "%s is not responding: its last %u heartbeat%s went unanswered (%s)",
+                    link->label, misses, misses == 1 ? "" : "s",
+                    last_miss ? last_miss : "no answer");
 }
 
 static void
@@ -358,11 +362,12 @@ request_thread_main(gpointer data)
         job->running = TRUE;
         HostLinkState state = link->state;
         guint misses = link->misses, wanted = link->request_timeout_s;
+        g_autofree char *last_miss = g_strdup(link->last_miss);
         g_mutex_unlock(&link->lock);
         if (wanted != timeout)
             api_client_set_timeout(client, timeout = wanted);
         if (state != HOST_LINK_STATE_CONNECTED)
-            set_not_connected_error(link, state, misses, &job->error);
+            set_not_connected_error(link, state, misses, last_miss, &job->error);
         else
             run_job(link, client, job);
         finish_job(link, job);
@@ -419,19 +424,21 @@ set_state_locked(HostLink *link, HostLinkState state)
 }
 
 static void
-heartbeat_record(HostLink *link, guint generation, gboolean answered)
+heartbeat_record(HostLink *link, guint generation, const GError *miss)
 {
     g_mutex_lock(&link->lock);
     if (link->closed || !link->heartbeats_on || generation != link->generation) {
         g_mutex_unlock(&link->lock);
         return;
     }
-    if (answered) {
+    if (!miss) {
         link->misses = 0;
         link->answered = TRUE;
         set_state_locked(link, HOST_LINK_STATE_CONNECTED);
     } else {
         link->misses++;
+        g_free(link->last_miss);
+        link->last_miss = g_strdup(miss->message);
         /* Until a first answer there is no "usually answers" to wait on. */
         if (!link->answered || link->misses >= link->max_misses)
             set_state_locked(link, HOST_LINK_STATE_NOT_RESPONDING);
@@ -439,16 +446,21 @@ heartbeat_record(HostLink *link, guint generation, gboolean answered)
     g_mutex_unlock(&link->lock);
 }
 
-/* Any HTTP answer, even an error, shows the host is alive. */
-static gboolean
+/* Any HTTP answer, even an error, shows the host is alive: NULL then, else
+ * why it went unanswered. */
+static GError *
 heartbeat_once(HostLink *link, ApiClient *client)
 {
     g_autoptr(JsonNode) answer = NULL;
-    g_autoptr(GError) error = NULL;
+    GError *error = NULL;
     guint status = 0;
 
-    worker_call(link, client, "GET", "/api/vcenter/host", NULL, &status, &answer, &error);
-    return status != 0;
+    if (worker_call(link, client, "GET", "/api/vcenter/host", NULL, &status, &answer, &error) ||
+        status != 0) {
+        g_clear_error(&error);
+        return NULL;
+    }
+    return error;
 }
 
 static gpointer
@@ -482,9 +494,9 @@ heartbeat_thread_main(gpointer data)
         if (wanted != timeout)
             api_client_set_timeout(client, timeout = wanted);
         gint64 start = g_get_monotonic_time();
-        gboolean answered = heartbeat_once(link, client);
+        g_autoptr(GError) miss = heartbeat_once(link, client);
         next = start + (gint64)interval_ms * 1000;
-        heartbeat_record(link, generation, answered);
+        heartbeat_record(link, generation, miss);
     }
     api_client_free(client);
     g_main_context_pop_thread_default(context);
