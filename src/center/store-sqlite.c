@@ -146,7 +146,7 @@ sq_check_json(SqliteStore *s, const char *json, gboolean must_be_object, const c
               GError **error)
 {
     g_autoptr(sqlite3_stmt) stmt = sq_prepare(s, error,
-        "SELECT json_valid(?1), json_valid(?1) AND json_type(?1) = 'object'", "s", json);
+        "SELECT json_valid(?1), CASE WHEN json_valid(?1) THEN json_type(?1) = 'object' END", "s", json);
     if (stmt == NULL || sq_step_row(s, stmt, error) != 1)
         return FALSE;
     if (sqlite3_column_int(stmt, must_be_object ? 1 : 0))
