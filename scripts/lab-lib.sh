@@ -163,13 +163,89 @@ lab_down() {
     local p=$1 state=$2 h pid
     shift 2
     for h in "$@"; do
-        pid=$(lab_hostd_pid "$state/$h") && kill "$pid" 2>/dev/null
-        for pid in $(ip netns pids "$p-$h" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-        ip netns del "$p-$h" 2>/dev/null
+        if pid=$(lab_hostd_pid "$state/$h"); then kill "$pid" 2>/dev/null || true; fi
+        for pid in $(ip netns pids "$p-$h" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+        ip netns del "$p-$h" 2>/dev/null || true
     done
-    [ -s "$state/dnsmasq.pid" ] && kill "$(cat "$state/dnsmasq.pid")" 2>/dev/null
-    for pid in $(ip netns pids "$p-net" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-    ip netns del "$p-net" 2>/dev/null
-    ip link del "${p}mg" 2>/dev/null
-    true
+    if [ -s "$state/dnsmasq.pid" ]; then kill "$(cat "$state/dnsmasq.pid")" 2>/dev/null || true; fi
+    for pid in $(ip netns pids "$p-net" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+    ip netns del "$p-net" 2>/dev/null || true
+    ip link del "${p}mg" 2>/dev/null || true
+    rm -f "$state/.lab-center-token"
+}
+
+# ---- the management server ---------------------------------------------------
+
+# lab_center_addr N — the centre's address: the root namespace's end of the
+# management network.
+lab_center_addr() { echo "10.$(($1 + 1)).0.1"; }
+
+# lab_center_up N STATE_DIR PASSWORD — starts vireo-centerd (root namespace)
+# with the administrator "administrator".
+lab_center_up() {
+    local n=$1 state=$2 password=$3 dir="$2/center" addr
+    addr=$(lab_center_addr "$n")
+    mkdir -p "$dir"
+    local cfg="$dir/center.ini"
+    {
+        echo "[center]"
+        echo "name = vc-lab"
+        echo "listen = $addr"
+        echo "port = $LAB_PORT"
+        echo "state_dir = $dir/state"
+        echo "heartbeat_ms = ${LAB_HEARTBEAT_MS:-2000}"
+        echo "heartbeat_misses = 3"
+        echo
+        echo "[admin]"
+        echo "user = administrator"
+        echo "password_hash = $(printf '%s\n' "$password" | "$LAB_BUILD/src/center/vireo-centerd" --hash-password)"
+    } >"$cfg.new"
+    if [ -f "$cfg" ] && diff -q <(grep -v password_hash "$cfg") <(grep -v password_hash "$cfg.new") >/dev/null; then
+        rm -f "$cfg.new"
+    else
+        mv "$cfg.new" "$cfg"
+    fi
+    local pid
+    if pid=$(lab_hostd_pid "$dir"); then
+        if [ "$LAB_BUILD/src/center/vireo-centerd" -nt "$dir/hostd.pid" ] || [ "$cfg" -nt "$dir/hostd.pid" ]; then
+            lab_log "restarting vireo-centerd (new binary or configuration)"
+            kill "$pid"
+            while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+        fi
+    fi
+    if ! lab_hostd_pid "$dir" >/dev/null; then
+        setsid "$LAB_BUILD/src/center/vireo-centerd" --config "$cfg" >>"$dir/centerd.log" 2>&1 </dev/null &
+        echo $! >"$dir/hostd.pid"
+    fi
+    lab_wait_api "$addr" administrator "$password"
+}
+
+# lab_center_api METHOD PATH [JSON] — a call to the centre (LAB_CENTER_URL,
+# LAB_CENTER_PASSWORD); prints the body, fails on a status >= 400.
+lab_center_api() {
+    local token_file="${LAB_CENTER_STATE:-/tmp}/.lab-center-token" out status
+    [ -s "$token_file" ] || curl -sk -X POST -u "administrator:$LAB_CENTER_PASSWORD" \
+        "$LAB_CENTER_URL/api/session" | tr -d '"' >"$token_file"
+    local args=(-sk -X "$1" -H "vmware-api-session-id: $(cat "$token_file")" -w '\n%{http_code}')
+    [ -n "${3:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
+    out=$(curl "${args[@]}" "$LAB_CENTER_URL$2")
+    status=$(echo "$out" | tail -1)
+    if [ "$status" = 401 ]; then rm -f "$token_file"; fi
+    echo "$out" | sed '$d'
+    [ "$status" -lt 400 ]
+}
+
+# lab_center_add_host CLUSTER_ID ADDRESS PASSWORD — adds a host to the
+# cluster, accepting the thumbprint the centre reports (as an administrator
+# would after checking it), unless it is already managed.
+lab_center_add_host() {
+    local cluster=$1 addr=$2 password=$3 body out tp
+    body=$(jq -cn --arg h "$addr" --arg p "$password" --arg c "$cluster" \
+        '{hostname:$h, port:8443, user_name:"root", password:$p, cluster:$c}')
+    out=$(lab_center_api POST /api/vcenter/host "$body") && { echo "$out"; return 0; }
+    echo "$out" | grep -q "already managed" && return 0
+    tp=$(echo "$out" | jq -r '.messages[0].default_message' | grep -oE '([0-9A-F]{2}:){31}[0-9A-F]{2}' | head -1)
+    [ -n "$tp" ] || { lab_log "adding $addr failed: $out"; return 1; }
+    lab_log "accepting the certificate thumbprint of $addr: $tp"
+    lab_center_api POST /api/vcenter/host "$(echo "$body" | jq -c --arg t "$tp" '. + {thumbprint:$t}')"
 }
