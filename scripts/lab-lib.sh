@@ -223,14 +223,18 @@ lab_center_up() {
 # lab_center_api METHOD PATH [JSON] — a call to the centre (LAB_CENTER_URL,
 # LAB_CENTER_PASSWORD); prints the body, fails on a status >= 400.
 lab_center_api() {
-    local token_file="${LAB_CENTER_STATE:-/tmp}/.lab-center-token" out status
-    [ -s "$token_file" ] || curl -sk -X POST -u "administrator:$LAB_CENTER_PASSWORD" \
-        "$LAB_CENTER_URL/api/session" | tr -d '"' >"$token_file"
-    local args=(-sk -X "$1" -H "vmware-api-session-id: $(cat "$token_file")" -w '\n%{http_code}')
-    [ -n "${3:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
-    out=$(curl "${args[@]}" "$LAB_CENTER_URL$2")
-    status=$(echo "$out" | tail -1)
-    if [ "$status" = 401 ]; then rm -f "$token_file"; fi
+    local token_file="${LAB_CENTER_STATE:-/tmp}/.lab-center-token" out status try
+    for try in 1 2; do
+        [ -s "$token_file" ] || curl -sk -X POST -u "administrator:$LAB_CENTER_PASSWORD" \
+            "$LAB_CENTER_URL/api/session" | tr -d '"' >"$token_file"
+        local args=(-sk -X "$1" -H "vmware-api-session-id: $(cat "$token_file")" -w '\n%{http_code}')
+        [ -n "${3:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
+        out=$(curl "${args[@]}" "$LAB_CENTER_URL$2")
+        status=$(echo "$out" | tail -1)
+        # A restarted centre forgot the session: log in again once.
+        [ "$status" = 401 ] && [ "$try" = 1 ] && { rm -f "$token_file"; continue; }
+        break
+    done
     echo "$out" | sed '$d'
     [ "$status" -lt 400 ]
 }

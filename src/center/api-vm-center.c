@@ -70,6 +70,7 @@ typedef struct {
     char *host;
     char *host_vm;
     char *operation;
+    char *user;
     gboolean deletes;          /* success removes the VM from the inventory */
 } Forward;
 
@@ -84,6 +85,7 @@ forward_free(Forward *f)
     g_free(f->host);
     g_free(f->host_vm);
     g_free(f->operation);
+    g_free(f->user);
     g_free(f);
 }
 
@@ -155,7 +157,7 @@ on_forwarded(HostLink *link, guint status, JsonNode *answer, const GError *error
         forward_free(f);
         return;
     }
-    center_event(f->c, NULL, f->vm, error ? "TaskFailedEvent" : "TaskSucceededEvent", error != NULL,
+    center_event(f->c, f->user, f->vm, error ? "TaskFailedEvent" : "TaskSucceededEvent", error != NULL,
                  center_task_id(f->task), "%s: %s", f->operation, error ? error->message : "done");
     if (error)
         center_task_fail(f->task, error);
@@ -215,6 +217,7 @@ vm_forward(ApiRequest *request, gpointer data)
     f->vm = g_strdup(vm->id);
     f->host = g_strdup(host);
     f->host_vm = g_strdup(host_vm);
+    f->user = g_strdup(api_request_user(request));
     f->operation = g_strdup_printf("%s %s%s%s%s", method, vm->name, rest, action ? " " : "", action ? action : "");
     f->deletes = change && (g_str_equal(rest, "") || g_strcmp0(action, "unregister") == 0);
     if (change) {
