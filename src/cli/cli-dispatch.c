@@ -13,9 +13,30 @@ dispatch_tables(void)
     static const CliCommand *const tables[] = {
         cli_session_commands, cli_host_commands, cli_datastore_commands, cli_network_commands,
         cli_vm_commands, cli_vm_guest_commands, cli_vm_disk_commands, cli_vm_nic_commands,
-        cli_vm_cdrom_commands, NULL,
+        cli_vm_cdrom_commands, cli_inventory_commands, cli_center_host_commands, cli_center_vm_commands,
+        cli_task_commands, cli_event_commands, cli_security_commands, NULL,
     };
     return tables;
+}
+
+/* Commands whose own options share a global option's name: there they are
+ * the command's (`host add --username` is the host's user, not ours). */
+static const struct {
+    const char *command;
+    const char *options[4];
+} dispatch_claimed[] = {
+    { "host add", { "username", "password", "thumbprint", NULL } },
+    { "user add", { "password", NULL } },
+};
+
+static const char *const *
+dispatch_claimed_by(const char *command)
+{
+    for (guint i = 0; command && i < G_N_ELEMENTS(dispatch_claimed); i++) {
+        if (g_str_equal(dispatch_claimed[i].command, command))
+            return dispatch_claimed[i].options;
+    }
+    return NULL;
 }
 
 const CliCommand *
@@ -25,9 +46,17 @@ cli_commands(void)
 
     if (!all) {
         all = g_array_new(TRUE, TRUE, sizeof(CliCommand));
+        /* A later table's command with a taken path replaces it in place. */
         for (const CliCommand *const *t = dispatch_tables(); *t; t++) {
-            for (const CliCommand *c = *t; c->path; c++)
-                g_array_append_val(all, *c);
+            for (const CliCommand *c = *t; c->path; c++) {
+                guint i = 0;
+                while (i < all->len && !g_str_equal(g_array_index(all, CliCommand, i).path, c->path))
+                    i++;
+                if (i < all->len)
+                    g_array_index(all, CliCommand, i) = *c;
+                else
+                    g_array_append_val(all, *c);
+            }
         }
     }
     return (const CliCommand *)all->data;
@@ -91,9 +120,10 @@ dispatch_set_global(CliSettings *flags, const char *name, const char *value)
         flags->json = TRUE;
 }
 
-/* Takes the global options out of argv[1..]; the rest stays in order. */
+/* Takes the global options out of argv[1..], but those in claimed; the rest
+ * stays in order. */
 static GPtrArray *
-dispatch_take_globals(int argc, char **argv, CliSettings *flags, GError **error)
+dispatch_take_globals(int argc, char **argv, const char *const *claimed, CliSettings *flags, GError **error)
 {
     g_autoptr(GPtrArray) rest = g_ptr_array_new_with_free_func(g_free);
     gboolean after_dashes = FALSE;
@@ -107,7 +137,8 @@ dispatch_take_globals(int argc, char **argv, CliSettings *flags, GError **error)
         after_dashes = after_dashes || g_str_equal(arg, "--");
         for (guint o = 0; !after_dashes && g_str_has_prefix(arg, "--") && o < G_N_ELEMENTS(global_options); o++) {
             if (name_len - 2 == strlen(global_options[o].name) &&
-                strncmp(arg + 2, global_options[o].name, name_len - 2) == 0)
+                strncmp(arg + 2, global_options[o].name, name_len - 2) == 0 &&
+                !(claimed && g_strv_contains(claimed, global_options[o].name)))
                 opt = &global_options[o];
         }
         if (!opt) {
@@ -307,13 +338,24 @@ gboolean
 cli_parse(int argc, char **argv, CliInvocation **out, GError **error)
 {
     CliInvocation *inv = *out = g_new0(CliInvocation, 1);
-    g_autoptr(GPtrArray) rest = dispatch_take_globals(argc, argv, &inv->flags, error);
+    g_autoptr(GPtrArray) rest = dispatch_take_globals(argc, argv, NULL, &inv->flags, error);
     char **words = rest ? (char **)rest->pdata : NULL;
     g_autofree char *group = NULL;
+    const char *const *claimed;
     guint used;
 
     if (!rest)
         return FALSE;
+    used = dispatch_match(words, &inv->command, &group);
+    if (inv->command && (claimed = dispatch_claimed_by(inv->command->path))) {
+        /* Again, leaving the command its own options. */
+        cli_settings_clear(&inv->flags);
+        memset(&inv->flags, 0, sizeof(inv->flags));
+        g_clear_pointer(&rest, g_ptr_array_unref);
+        if (!(rest = dispatch_take_globals(argc, argv, claimed, &inv->flags, error)))
+            return FALSE;
+        words = (char **)rest->pdata;
+    }
     if (!words[0] || g_str_equal(words[0], "help") || g_str_equal(words[0], "--help") ||
         g_str_equal(words[0], "-h")) {
         g_autofree char *topic = words[0] && words[1] ? g_strjoinv(" ", words + 1) : NULL;
@@ -323,6 +365,7 @@ cli_parse(int argc, char **argv, CliInvocation **out, GError **error)
             g_set_error(error, CLI_ERROR, CLI_ERROR_USAGE, "no command given");
         return inv->help;
     }
+    g_clear_pointer(&group, g_free);
     used = dispatch_match(words, &inv->command, &group);
     if (!inv->command) {
         inv->help = group && dispatch_wants_help(words);

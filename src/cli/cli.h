@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "api-client.h"
+#include "inventory-path.h"
 #include "vireo-error.h"
 
 G_BEGIN_DECLS
@@ -254,6 +255,100 @@ void cli_format_vm_info(JsonNode *info, GString *out);
 /* cmd-datastore.c / cmd-host.c */
 void cli_format_datastore_list(JsonNode *list, GString *out);
 void cli_format_host_info(JsonNode *info, GString *out);
+
+/* ---- vireo-centerd: inventory, hosts, tasks, events, security ---- */
+
+/* Tables of the centre's commands. A command whose path is already taken
+ * (vm create, host ls, …) replaces the earlier one in place: it does the
+ * centre's work and hands a single host to the command it replaces. */
+extern const CliCommand cli_inventory_commands[];
+extern const CliCommand cli_center_host_commands[];
+extern const CliCommand cli_center_vm_commands[];
+extern const CliCommand cli_task_commands[];
+extern const CliCommand cli_event_commands[];
+extern const CliCommand cli_security_commands[];
+
+/* The command at path in one table (the one a centre command replaces). */
+const CliCommand *cli_command_in(const CliCommand *table, const char *path);
+
+/* cmd-task.c: what kind of server is at a URL. GET /api/vcenter/datacenter
+ * answers 200 on vireo-centerd and 404 on vireo-hostd; the answer is kept
+ * per URL beside the session cache (~/.cache/vireo/sessions/<sha256>.kind). */
+char *cli_server_kind_path(const char *url);
+/* "center" or "host" as cached, NULL when unknown. */
+char *cli_server_kind_load(const char *url);
+gboolean cli_server_kind_save(const char *url, const char *kind, GError **error);
+/* Asks the server once per URL (then the cache). */
+gboolean cli_server_is_center(CliContext *ctx, gboolean *is_center, GError **error);
+
+/* The lister of inventory-path.h that asks ctx's server. */
+CliInvLister cli_inventory_lister(CliContext *ctx);
+/* cli_inv_resolve() against ctx's server: the id (transfer full). */
+char *cli_inventory_resolve_id(CliContext *ctx, CliInvKind want, const char *folder_type,
+                               const char *text, GError **error);
+
+/* cmd-task.c: tasks. A task info (GET /api/cis/tasks/{task}) → one line:
+ * "[#####     ]  50% Powering on web-01" (bar_width cells; 0: no bar). */
+char *cli_task_progress_line(JsonObject *info, guint bar_width);
+/* TRUE once the status is SUCCEEDED, FAILED or CANCELED. */
+gboolean cli_task_is_done(JsonObject *info);
+/* TRUE for SUCCEEDED; FAILED → the task's error as a VIREO_ERROR (its
+ * error_type and message), CANCELED → ERROR. */
+gboolean cli_task_outcome(JsonObject *info, GError **error);
+/* Polls the task every 250 ms, drawing progress on stderr (a bar on a
+ * terminal, a line per change otherwise), until it ends; *info_out
+ * (nullable) gets the last info. Fails as cli_task_outcome(). */
+gboolean cli_task_wait(CliContext *ctx, const char *task, JsonNode **info_out, GError **error);
+/* A long operation. On a centre it is sent with ?vmw-task=true: with
+ * async, *task_out gets the task id and it returns at once; otherwise it
+ * waits and *answer_out gets the task's result. On a host it is an ordinary
+ * request (async is a usage error there). Both outputs nullable. */
+gboolean cli_call_long(CliContext *ctx, const char *method, const char *path, const char *const *query,
+                       JsonNode *body, gboolean async, JsonNode **answer_out, char **task_out, GError **error);
+
+/* Prints that a task started in the background (its id, or the id as a
+ * JSON string with --json). */
+void cli_task_started(CliContext *ctx, const char *task);
+
+/* cmd-center-host.c: pure parts of `host add`. "esx1:8443", "[fe80::1]:443",
+ * "10.0.0.5" → host and port (0: none given). */
+gboolean cli_host_address_parse(const char *text, char **host, guint *port, GError **error);
+/* The first SHA-256 (or SHA-1) thumbprint a centre's message names that is
+ * not except (nullable), normalised "AB:CD:…"; NULL if none. */
+char *cli_host_thumbprint_in(const char *message, const char *except);
+/* What to tell the user about a host's thumbprint (given: the one they
+ * passed, nullable). */
+char *cli_host_thumbprint_advice(const char *thumbprint, const char *given);
+
+typedef struct {
+    char *username;
+    char *password;
+    char *cluster;
+    char *folder;
+    char *thumbprint;
+    gboolean accept_thumbprint;
+    gboolean async;
+} HostAddOptions;
+
+typedef struct {
+    CliVmCreateOptions base;   /* first: the host's `vm create` reads it */
+    char *host;
+    char *cluster;
+    char *pool;
+    gboolean async;
+} CenterVmCreateOptions;
+
+typedef struct {
+    gboolean longer;   /* ls -l */
+} CliLsOptions;
+
+typedef struct {
+    char *object;
+    char *principal;
+    gboolean group;
+    char *role;
+    gboolean no_propagate;
+} PermissionOptions;
 
 /* Options of commands whose parsing the unit tests check. */
 typedef struct {
