@@ -326,9 +326,10 @@ sqlite_object_list(Store *store, const StoreObjectFilter *f, GError **error)
         "SELECT " OBJECT_COLUMNS " FROM objects WHERE (?1 IS NULL OR kind = ?1)"
         " AND (?2 IS NULL OR parent = ?2) AND (?3 IS NULL OR datacenter = ?3)"
         " AND (?4 IS NULL OR name = ?4)"
-        " AND (?5 IS NULL OR (json_type(attrs, ?5) = 'text' AND json_extract(attrs, ?5) = ?6))"
+        " AND (?5 IS NULL OR (json_type(attrs, ?5) = 'text'"
+        "  AND (?6 IS NULL OR json_extract(attrs, ?5) = ?6)))"
         " ORDER BY seq", "ssssss", f->kind, f->parent, f->datacenter, f->name, path,
-        f->attr_value ? f->attr_value : "");
+        f->attr_value);
     if (stmt == NULL)
         return NULL;
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) store_object_free);

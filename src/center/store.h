@@ -125,7 +125,8 @@ gboolean store_object_create(Store *store, const char *kind, const char *name,
 StoreObject *store_object_get(Store *store, const char *id, GError **error);
 
 /* NULL fields match anything. attr_name/attr_value match a top-level string
- * attribute (e.g. vms with "host" = "host-10"). */
+ * attribute (e.g. vms with "host" = "host-10"); attr_name alone matches
+ * objects that have that attribute as a string. */
 typedef struct {
     const char *kind;
     const char *parent;

@@ -465,6 +465,9 @@ test_attrs_and_filters(Fixture *f, gconstpointer data)
     StoreObjectFilter by_name = { .datacenter = dc, .name = "c" };
     g_autoptr(GPtrArray) got2 = store_object_list(s, &by_name, &error);
     assert_ids(got2, (const char *const[]) { c, NULL });
+    StoreObjectFilter has_host = { .kind = "vm", .attr_name = "host" };
+    g_autoptr(GPtrArray) got4 = store_object_list(s, &has_host, &error);
+    assert_ids(got4, (const char *const[]) { a, NULL });   /* b lost it, c's is a number */
     StoreObjectFilter bad = { .attr_name = "a\"b" };
     g_autoptr(GPtrArray) got3 = store_object_list(s, &bad, &error);
     g_assert_null(got3);
