@@ -8,10 +8,11 @@
 #include "vireo-error.h"
 
 /* On a host, runs cmd-vm.c's command (*ran: TRUE, its outcome returned),
- * or refuses options that only a centre understands (center_only). On a
+ * or refuses the options only a centre understands (center_only names
+ * those given, NULL: none). On a
  * centre *ran is FALSE. */
 static gboolean
-vm_on_host(CliContext *ctx, const char *path, gpointer options, char **args, gboolean center_only,
+vm_on_host(CliContext *ctx, const char *path, gpointer options, char **args, const char *center_only,
            gboolean *ran, GError **error)
 {
     gboolean center = FALSE;
@@ -24,8 +25,7 @@ vm_on_host(CliContext *ctx, const char *path, gpointer options, char **args, gbo
         return TRUE;
     if (center_only) {
         g_set_error(error, CLI_ERROR, CLI_ERROR_USAGE,
-                    "%s: --host, --cluster, --pool and --async need vireo-centerd; %s is a host", path,
-                    ctx->settings.url);
+                    "%s: %s needs vireo-centerd; %s is a host", path, center_only, ctx->settings.url);
         return FALSE;
     }
     return cli_command_in(cli_vm_commands, path)->run(ctx, options, args, error);
@@ -106,8 +106,9 @@ vm_create_run(CliContext *ctx, gpointer options, char **args, GError **error)
     g_autoptr(JsonNode) id = NULL;
     g_autofree char *task = NULL;
     gboolean ran;
-    gboolean ok = vm_on_host(ctx, "vm create", &o->base, args, o->host || o->cluster || o->pool || o->async,
-                             &ran, error);
+    gboolean ok = vm_on_host(ctx, "vm create", &o->base, args,
+                             o->host ? "--host" : o->cluster ? "--cluster" : o->pool ? "--pool"
+                             : o->async ? "--async" : NULL, &ran, error);
 
     if (ran)
         return ok;
@@ -173,7 +174,7 @@ vm_power_run(CliContext *ctx, gpointer options, char **args, GError **error)
     for (guint i = 0; i < G_N_ELEMENTS(vm_power_ops); i++) {
         if (!g_str_equal(args[1], vm_power_ops[i].word))
             continue;
-        if ((ok = vm_on_host(ctx, "vm power", options, args, o->async, &ran, error), ran))
+        if ((ok = vm_on_host(ctx, "vm power", options, args, o->async ? "--async" : NULL, &ran, error), ran))
             return ok;
         return vm_task_op(ctx, o, args[0], "POST", "/power", vm_power_ops[i].action, vm_power_ops[i].done, error);
     }
@@ -189,7 +190,7 @@ vm_destroy_run(CliContext *ctx, gpointer options, char **args, GError **error)
     gboolean ran;
     gboolean ok;
 
-    if ((ok = vm_on_host(ctx, "vm destroy", options, args, o->async, &ran, error), ran))
+    if ((ok = vm_on_host(ctx, "vm destroy", options, args, o->async ? "--async" : NULL, &ran, error), ran))
         return ok;
     return vm_task_op(ctx, o, args[0], "DELETE", NULL, NULL, "Destroyed", error);
 }
@@ -198,7 +199,7 @@ static gboolean
 vm_info_run(CliContext *ctx, gpointer options, char **args, GError **error)
 {
     gboolean ran;
-    gboolean ok = vm_on_host(ctx, "vm info", options, args, FALSE, &ran, error);
+    gboolean ok = vm_on_host(ctx, "vm info", options, args, NULL, &ran, error);
     g_autofree char *path = NULL;
     g_autoptr(JsonNode) info = NULL;
 
