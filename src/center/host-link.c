@@ -381,6 +381,15 @@ request_thread_main(gpointer data)
 
 /* ---- heartbeats ---- */
 
+static gboolean
+link_closed(HostLink *link)
+{
+    g_mutex_lock(&link->lock);
+    gboolean closed = link->closed;
+    g_mutex_unlock(&link->lock);
+    return closed;
+}
+
 /* Announces queued state changes on the owner's context, in order. */
 static gboolean
 flush_transitions(gpointer data)
@@ -388,18 +397,21 @@ flush_transitions(gpointer data)
     HostLink *link = data;
     GQueue pending = G_QUEUE_INIT;
 
+    /* A callback may free the link: keep it alive, and stop once closed. */
+    link_ref(link);
     g_mutex_lock(&link->lock);
     pending = link->transitions;
     g_queue_init(&link->transitions);
     g_clear_pointer(&link->notify, g_source_unref);
     g_mutex_unlock(&link->lock);
     for (Transition *t; (t = g_queue_pop_head(&pending)); g_free(t)) {
-        if (link->state_func)
+        if (link->state_func && !link_closed(link))
             link->state_func(link, t->old_state, t->new_state, link->state_data);
         if (t->new_state == HOST_LINK_STATE_CONNECTED && t->old_state != HOST_LINK_STATE_CONNECTED &&
-            link->snapshot_func)
+            link->snapshot_func && !link_closed(link))
             host_link_fetch_snapshot(link, link->snapshot_func, link->snapshot_data);
     }
+    link_unref(link);
     return G_SOURCE_REMOVE;
 }
 

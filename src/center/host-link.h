@@ -9,7 +9,8 @@
  *
  * Threading: create, use and free a HostLink on one thread (the "owner"),
  * whose thread-default GMainContext at host_link_new() must be iterated:
- * every callback (replies, state changes, snapshots) runs there.
+ * every callback (replies, state changes, snapshots) runs there, and may
+ * free the link.
  */
 #pragma once
 

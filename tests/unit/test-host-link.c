@@ -906,6 +906,52 @@ test_free_with_pending(void)
     fake_host_stop(fh);
 }
 
+typedef struct {
+    HostLink *link;
+    int states;
+    int replies;
+} SelfFree;
+
+static void
+on_state_free_link(HostLink *link, HostLinkState old_state, HostLinkState new_state, gpointer data)
+{
+    SelfFree *sf = data;
+    sf->states++;
+    g_assert_true(link == sf->link);
+    g_clear_pointer(&sf->link, host_link_free);
+}
+
+static void
+on_reply_count(HostLink *link, guint status, JsonNode *answer, const GError *error, gpointer data)
+{
+    ((SelfFree *)data)->replies++;
+}
+
+static gboolean
+self_freed(gpointer data)
+{
+    return ((SelfFree *)data)->link == NULL;
+}
+
+/* The centre removes a host from its state callback: the link is freed
+ * inside its own callback, and nothing runs after. */
+static void
+test_free_from_callback(void)
+{
+    FakeHost *fh = fake_host_start();
+    g_autofree char *other = tls_cert_thumbprint(other_cert);
+    SelfFree sf = { 0 };
+
+    sf.link = link_to(fh, "s3cret", other);   /* refused: NOT_RESPONDING soon */
+    host_link_set_state_func(sf.link, on_state_free_link, &sf);
+    host_link_request(sf.link, "GET", "/api/vcenter/vm", NULL, on_reply_count, &sf);
+    g_assert_true(wait_for(self_freed, &sf, 10000));
+    spin(300);
+    g_assert_cmpint(sf.states, ==, 1);
+    g_assert_cmpint(sf.replies, ==, 1);
+    fake_host_stop(fh);
+}
+
 /* ---- snapshot parsing with canned answers ---- */
 
 typedef struct {
@@ -1157,6 +1203,7 @@ main(int argc, char **argv)
     g_test_add_func("/host-link/heartbeat-frozen-host", test_heartbeat_frozen_host);
     g_test_add_func("/host-link/disconnect-reconnect", test_disconnect_reconnect);
     g_test_add_func("/host-link/free-with-pending", test_free_with_pending);
+    g_test_add_func("/host-link/free-from-callback", test_free_from_callback);
     int rc = g_test_run();
     g_object_unref(host_cert);
     g_object_unref(other_cert);
