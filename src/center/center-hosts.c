@@ -139,7 +139,15 @@ import_vms(Center *c, const char *host, const StoreObject *host_obj, HostSnapsho
         g_autofree char *attrs = vm_attrs(c, host, host_obj, snap, v, ds_by_name);
         g_autofree char *id = NULL;
         g_autoptr(GError) error = NULL;
-        if (!store_object_create(c->store, STORE_KIND_VM, v->name, vm_folder, attrs, &id, &error)) {
+        if (!store_object_create(c->store, STORE_KIND_VM, v->name, vm_folder, attrs, &id, &error) &&
+            g_error_matches(error, VIREO_ERROR, VIREO_ERROR_ALREADY_EXISTS)) {
+            /* Two hosts may each have a VM of one name; in one folder the
+             * second is told apart by its host, as vCenter appends (1). */
+            g_autofree char *other = g_strdup_printf("%s (%s)", v->name, host_obj->name);
+            g_clear_error(&error);
+            store_object_create(c->store, STORE_KIND_VM, other, vm_folder, attrs, &id, &error);
+        }
+        if (!id) {
             g_warning("VM %s of %s not imported: %s", v->name, host_obj->name, error->message);
             continue;
         }

@@ -86,9 +86,10 @@ vireo() { "$LAB_BUILD/src/cli/vireo" "$@"; }
 # api METHOD PATH [JSON] — raw API call; prints "STATUS BODY".
 # The session token is kept in a file: api runs in command substitutions.
 T_TOKEN_FILE="$T_STATE/api-token"
-t_new_session() { rm -f "$T_TOKEN_FILE"; }
+t_new_session() { rm -f "$T_TOKEN_FILE"*; }
 api() {
     local method=$1 path=$2 body=${3:-} out token
+    local T_TOKEN_FILE="$T_TOKEN_FILE-$(echo "$VIREO_URL" | md5sum | cut -c1-8)"
     [ -s "$T_TOKEN_FILE" ] ||
         curl -sk -X POST -u "root:$T_PASSWORD" "$VIREO_URL/api/session" | tr -d '"' >"$T_TOKEN_FILE"
     token=$(cat "$T_TOKEN_FILE")
@@ -115,3 +116,29 @@ t_wait() {
 qemu_pids_of() { pgrep -f "qemu-system.*$1" || true; }
 
 trap t_cleanup EXIT
+
+# t_lab_center — starts vireo-centerd for this test's lab (hosts must be up
+# first) and points LAB_CENTER_* / capi at it.
+T_CENTER_URL=""
+t_lab_center() {
+    export LAB_HEARTBEAT_MS=${LAB_HEARTBEAT_MS:-1000}
+    lab_center_up "$T_NET" "$T_STATE" "$T_PASSWORD" || return 1
+    T_HOSTS+=("center")
+    T_CENTER_URL="https://$(lab_center_addr "$T_NET"):$LAB_PORT"
+    export LAB_CENTER_URL=$T_CENTER_URL LAB_CENTER_PASSWORD=$T_PASSWORD LAB_CENTER_STATE=$T_STATE
+}
+
+# capi METHOD PATH [JSON] [USER PASSWORD] — a call to the centre; prints
+# "STATUS BODY". Sessions are cached per user.
+capi() {
+    local method=$1 path=$2 body=${3:-} user=${4:-administrator} pw=${5:-$T_PASSWORD} out
+    local tf="$T_STATE/ctoken-$user"
+    [ -s "$tf" ] || curl -sk -X POST -u "$user:$pw" "$T_CENTER_URL/api/session" | tr -d '"' >"$tf"
+    local args=(-sk -X "$method" -H "vmware-api-session-id: $(cat "$tf")" -w '\n%{http_code}')
+    [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+    out=$(curl "${args[@]}" "$T_CENTER_URL$path")
+    echo "$(echo "$out" | tail -1) $(echo "$out" | sed '$d')"
+}
+capi_status() { capi "$@" | cut -d' ' -f1; }
+capi_body() { capi "$@" | cut -d' ' -f2-; }
+t_center_new_sessions() { rm -f "$T_STATE"/ctoken-*; }
