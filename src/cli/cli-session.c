@@ -4,6 +4,7 @@
  * fresh login when a cached token has expired.
  */
 #include "cli.h"
+#include "inventory-path.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -197,6 +198,9 @@ cli_get(CliContext *ctx, const char *path, const char *const *query, GError **er
 char *
 cli_resolve_vm(CliContext *ctx, const char *name_or_id, GError **error)
 {
+    /* An inventory path ("/dc1/vm/web-01") is the centre's notation. */
+    if (name_or_id && name_or_id[0] == '/')
+        return cli_inventory_resolve_id(ctx, CLI_INV_VM, NULL, name_or_id, error);
     const char *query[] = { "names", name_or_id, NULL };
     g_autoptr(JsonNode) list = cli_get(ctx, "/api/vcenter/vm", query, error);
     JsonArray *vms;
