@@ -213,6 +213,7 @@ role_create(ApiRequest *request, gpointer data)
         api_request_reply_error(request, error);
         return;
     }
+    center_security_changed(c);
     center_event(c, api_request_user(request), NULL, "RoleAddedEvent", FALSE, NULL, "role %s created", name);
     api_request_reply_json(request, 201, json_util_string_node(name));
 }
@@ -228,6 +229,7 @@ role_delete(ApiRequest *request, gpointer data)
         api_request_reply_error(request, error);
         return;
     }
+    center_security_changed(c);
     api_request_reply_empty(request, 204);
 }
 
@@ -249,6 +251,7 @@ user_create(ApiRequest *request, gpointer data)
         api_request_reply_error(request, error);
         return;
     }
+    center_security_changed(c);
     center_event(c, api_request_user(request), NULL, "AccountCreatedEvent", FALSE, NULL, "user %s created", name);
     api_request_reply_json(request, 201, json_util_string_node(name));
 }
@@ -285,6 +288,7 @@ user_delete(ApiRequest *request, gpointer data)
         api_request_reply_error(request, error);
         return;
     }
+    center_security_changed(c);
     api_request_reply_empty(request, 204);
 }
 
@@ -343,6 +347,7 @@ permission_set(ApiRequest *request, gpointer data)
         api_request_reply_error(request, error);
         return;
     }
+    center_security_changed(c);
     center_event(c, api_request_user(request), object, "PermissionAddedEvent", FALSE, NULL,
                  "%s%s has role %s%s", group ? "group " : "", principal, role,
                  propagate ? " (propagating)" : "");
@@ -367,6 +372,7 @@ permission_delete(ApiRequest *request, gpointer data)
         api_request_reply_error(request, error);
         return;
     }
+    center_security_changed(c);
     api_request_reply_empty(request, 204);
 }
 

@@ -3,6 +3,33 @@
 #include "center.h"
 #include "vireo-error.h"
 
+void
+center_security_changed(Center *center)
+{
+    g_clear_pointer(&center->cached_permissions, g_ptr_array_unref);
+    g_clear_pointer(&center->cached_roles, g_ptr_array_unref);
+    g_clear_pointer(&center->cached_groups, g_hash_table_unref);
+}
+
+/* The groups of user (borrowed from the cache); NULL for an unknown user. */
+static const char *const *
+user_groups(Center *center, const char *user, gboolean *known)
+{
+    if (!center->cached_groups)
+        center->cached_groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                      (GDestroyNotify)g_strfreev);
+    GStrv groups = NULL;
+    if (g_hash_table_lookup_extended(center->cached_groups, user, NULL, (gpointer *)&groups)) {
+        *known = groups != NULL;
+        return (const char *const *)groups;
+    }
+    g_autoptr(StoreUser) u = store_user_get(center->store, user, NULL);
+    groups = u ? g_strdupv(u->groups) : NULL;
+    g_hash_table_insert(center->cached_groups, g_strdup(user), groups);
+    *known = groups != NULL;
+    return (const char *const *)groups;
+}
+
 static AuthzResult *
 evaluate(Center *center, const char *user, const char *object)
 {
@@ -14,10 +41,14 @@ evaluate(Center *center, const char *user, const char *object)
         g_ptr_array_add(chain, g_ptr_array_index(ancestors, i));
     g_ptr_array_add(chain, NULL);
 
-    g_autoptr(GPtrArray) perms = store_permission_list(center->store, NULL, NULL, NULL);
-    g_autoptr(GPtrArray) roles = store_role_list(center->store, NULL);
-    g_autoptr(StoreUser) u = store_user_get(center->store, user, NULL);
-    if (!perms || !roles || !u)
+    if (!center->cached_permissions)
+        center->cached_permissions = store_permission_list(center->store, NULL, NULL, NULL);
+    if (!center->cached_roles)
+        center->cached_roles = store_role_list(center->store, NULL);
+    GPtrArray *perms = center->cached_permissions, *roles = center->cached_roles;
+    gboolean known = FALSE;
+    const char *const *groups = user_groups(center, user, &known);
+    if (!perms || !roles || !known)
         return NULL;
     g_autofree AuthzPermission *ap = g_new0(AuthzPermission, perms->len + 1);
     for (guint i = 0; i < perms->len; i++) {
@@ -30,7 +61,7 @@ evaluate(Center *center, const char *user, const char *object)
         ar[i] = (AuthzRole){ r->name, (const char *const *)r->privileges };
     }
     return authz_evaluate((const char *const *)chain->pdata, ap, perms->len, ar, roles->len,
-                          user, (const char *const *)u->groups);
+                          user, groups);
 }
 
 gboolean

@@ -36,7 +36,17 @@ typedef struct {
     char *thumbprint;
     GHashTable *links;          /* host id -> HostLink* (owned) */
     GHashTable *vm_locks;       /* vm id -> task id holding it (owned strings) */
+    /* Permissions, roles and users read once and reused until a change to
+     * any of them (center_security_changed) — a list of 10,000 VMs checks
+     * each one. */
+    GPtrArray *cached_permissions;  /* StorePermission* */
+    GPtrArray *cached_roles;        /* StoreRole* */
+    GHashTable *cached_groups;      /* user -> GStrv of groups */
 } Center;
+
+/* Drops the cached security data: call after changing users, roles or
+ * permissions. */
+void center_security_changed(Center *center);
 
 /* ---- authorization (center-authz.c) ---- */
 
