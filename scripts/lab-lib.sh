@@ -195,6 +195,7 @@ lab_center_up() {
         echo "state_dir = $dir/state"
         echo "heartbeat_ms = ${LAB_HEARTBEAT_MS:-2000}"
         echo "heartbeat_misses = 3"
+        echo "reconcile_seconds = ${LAB_RECONCILE_SECONDS:-10}"
         echo
         echo "[admin]"
         echo "user = administrator"

@@ -133,9 +133,16 @@ on_created_info(HostLink *link, guint status, JsonNode *answer, const GError *er
     json_builder_end_object(b);
     g_autoptr(JsonNode) attrs_node = json_builder_get_root(b);
     g_autofree char *attrs = json_util_to_string(attrs_node, FALSE);
-    g_autofree char *id = NULL;
+    g_autofree char *id = store_vm_find_by_host_ref(c->store, cr->host, cr->host_vm, NULL);
     g_autoptr(GError) local = NULL;
-    if (!store_object_create(c->store, STORE_KIND_VM, cr->name, cr->folder, attrs, &id, &local)) {
+    if (id) {
+        /* A reconcile saw the new VM first: it is the same VM; put it where
+         * the request placed it. */
+        store_object_set_attrs(c->store, id, attrs, TRUE, NULL);
+        store_object_move(c->store, id, cr->folder, NULL);
+        store_object_rename(c->store, id, cr->name, NULL);
+        center_task_succeed(cr->task, 201, json_util_string_node(id));
+    } else if (!store_object_create(c->store, STORE_KIND_VM, cr->name, cr->folder, attrs, &id, &local)) {
         center_task_fail(cr->task, local);
     } else {
         center_event(c, NULL, id, "VmCreatedEvent", FALSE, center_task_id(cr->task), "created on host %s", cr->host);

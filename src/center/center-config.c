@@ -7,6 +7,7 @@
  *   state_dir = /var/lib/vireo/center
  *   heartbeat_ms = 5000          # host heartbeat interval
  *   heartbeat_misses = 3         # NOT_RESPONDING after this many misses
+ *   reconcile_seconds = 30       # every host's inventory is read again this often
  *
  *   [admin]
  *   user = administrator
@@ -77,6 +78,14 @@ center_config_load(const char *path, GError **error)
                     "%s: [center] state_dir must be an absolute path", path);
         return NULL;
     }
+    gint64 rec = g_key_file_has_key(kf, "center", "reconcile_seconds", NULL)
+                     ? g_key_file_get_int64(kf, "center", "reconcile_seconds", NULL) : 30;
+    if (rec < 1 || rec > 86400) {
+        g_set_error(error, VIREO_ERROR, VIREO_ERROR_INVALID_ARGUMENT,
+                    "%s: [center] reconcile_seconds must be 1-86400", path);
+        return NULL;
+    }
+    c->reconcile_seconds = (guint)rec;
     c->port = (guint)port;
     c->heartbeat_ms = (guint)hb;
     c->heartbeat_misses = (guint)misses;

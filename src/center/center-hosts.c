@@ -209,11 +209,8 @@ on_snapshot(HostLink *link, HostSnapshot *snap, const GError *error, gpointer da
     gpointer key, value;
     g_hash_table_iter_init(&it, c->links);
     while (g_hash_table_iter_next(&it, &key, &value)) {
-        if (value == link && snap) {
+        if (value == link && snap)
             center_hosts_apply_snapshot(c, key, snap);
-            center_event(c, NULL, key, "HostReconciledEvent", FALSE, NULL,
-                         "inventory reconciled with the host");
-        }
     }
     if (snap)
         host_snapshot_free(snap);
@@ -269,6 +266,24 @@ center_hosts_start(Center *c)
 {
     StoreObjectFilter f = { .kind = STORE_KIND_HOST };
     g_autoptr(GPtrArray) hosts = store_object_list(c->store, &f, NULL);
-    for (guint i = 0; hosts && i < hosts->len; i++)
-        center_host_link_open(c, g_ptr_array_index(hosts, i));
+    for (guint i = 0; hosts && i < hosts->len; i++) {
+        StoreObject *h = g_ptr_array_index(hosts, i);
+        HostLink *link = center_host_link_open(c, h);
+        /* What changed while the centre was down (a create it did not see
+         * finish, VMs powered off by their guests) is read back now. */
+        if (!store_object_attr_bool(h, "disconnected", FALSE))
+            host_link_fetch_snapshot(link, on_snapshot, c);
+    }
+}
+
+void
+center_hosts_reconcile_all(Center *c)
+{
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, c->links);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        if (host_link_get_state(value) == HOST_LINK_STATE_CONNECTED)
+            host_link_fetch_snapshot(value, on_snapshot, c);
+    }
 }

@@ -26,6 +26,13 @@ check_password(const char *user, const char *password, gpointer data)
 }
 
 static gboolean
+on_reconcile(gpointer data)
+{
+    center_hosts_reconcile_all(data);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean
 on_signal(gpointer loop)
 {
     g_message("stopping; hosts and their VMs keep running");
@@ -164,6 +171,7 @@ main(int argc, char **argv)
     center_hosts_start(&c);
     g_message("serving https://%s:%u/api — certificate thumbprint (SHA-256) %s",
               c.config->listen_address, api_server_port(server), c.thumbprint);
+    g_timeout_add_seconds(c.config->reconcile_seconds, on_reconcile, &c);
     g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGTERM, on_signal, loop);
     g_unix_signal_add(SIGINT, on_signal, loop);

@@ -22,12 +22,13 @@ typedef struct {
     char *admin_password_hash;
     guint heartbeat_ms;         /* host heartbeat interval */
     guint heartbeat_misses;
+    guint reconcile_seconds;    /* how often every host's inventory is read again */
 } CenterConfig;
 
 void center_config_free(CenterConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CenterConfig, center_config_free)
 /* [center] name, listen, port, state_dir, heartbeat_ms, heartbeat_misses;
- * [admin] user, password_hash. */
+ * reconcile_seconds; [admin] user, password_hash. */
 CenterConfig *center_config_load(const char *path, GError **error);
 
 typedef struct {
@@ -93,6 +94,8 @@ HostLink *center_host_link(Center *center, const char *host, GError **error);
 HostLink *center_host_link_open(Center *center, const StoreObject *host_obj);
 /* Re-creates the links of every host in the store (start-up). */
 void center_hosts_start(Center *center);
+/* Reads every connected host's inventory again and reconciles (periodic). */
+void center_hosts_reconcile_all(Center *center);
 /* Applies a snapshot to the inventory (import or reconcile). */
 void center_hosts_apply_snapshot(Center *center, const char *host, HostSnapshot *snap);
 

@@ -677,6 +677,11 @@ server_callback(SoupServer *soup, SoupServerMessage *msg, const char *path, GHas
     ApiServer *server = data;
     ApiRequest *request = api_request_new(server, msg);
 
+    /* libsoup 3.2 (Debian 12) never closes an idle kept-alive connection the
+     * client has closed: each one stays in CLOSE_WAIT for good, a descriptor
+     * leak any client can drive (fixed upstream in 3.3, commit d20c6601).
+     * Closing every connection after its answer is the safe side. */
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
     server_dispatch(server, request);
     request->server = NULL;
     if (!request->answered && !request->finished) {
