@@ -1,5 +1,6 @@
 /* api-host.c — /api/vcenter/host, /datastore and /network for this host. */
 #include "api.h"
+#include "cpu-features.h"
 #include "datastore.h"
 #include "inventory.h"
 #include "vireo-build-config.h"
@@ -31,6 +32,29 @@ host_summary(JsonBuilder *b, Host *host)
     member_string(b, "connection_state", "CONNECTED");
     member_string(b, "power_state", "POWERED_ON");
     member_string(b, "thumbprint", host->thumbprint);
+}
+
+static void
+member_strv(JsonBuilder *b, const char *name, const char *const *values)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_begin_array(b);
+    for (guint i = 0; values && values[i]; i++)
+        json_builder_add_string_value(b, values[i]);
+    json_builder_end_array(b);
+}
+
+/* What EVC needs to know of this host (docs/evc.md); vendor only when the
+ * CPU has one of its own (under KVM, or narrowed by evc_max). */
+static void
+host_cpu_features_json(JsonBuilder *b, Host *host)
+{
+    const HostCpuFeatures *cpu = cpu_features_of_host(host);
+    g_auto(GStrv) modes = cpu_features_evc_modes(cpu);
+    if (cpu->vendor)
+        member_string(b, "vendor", cpu->vendor);
+    member_strv(b, "features", (const char *const *)cpu->features);
+    member_strv(b, "evc_modes", (const char *const *)modes);
 }
 
 static gint64
@@ -74,6 +98,7 @@ host_get(ApiRequest *request, gpointer data)
     json_builder_begin_object(b);
     member_int(b, "count", g_get_num_processors());
     member_string(b, "model", host->config->cpu_model ? host->config->cpu_model : "qemu64");
+    host_cpu_features_json(b, host);
     json_builder_end_object(b);
     gint64 total = host->config->memory_mib > 0 ? host->config->memory_mib : machine_memory_mib();
     json_builder_set_member_name(b, "memory");
@@ -219,6 +244,7 @@ network_list(ApiRequest *request, gpointer data)
 void
 api_host_register(ApiServer *server, Host *host)
 {
+    cpu_features_of_host(host);   /* at start: the first GET must not wait for QEMU */
     api_server_add_route(server, "GET", "/api/vcenter/host", NULL, host_list, host);
     api_server_add_route(server, "GET", "/api/vcenter/host/{host}", NULL, host_get, host);
     api_server_add_route(server, "GET", "/api/vcenter/datastore", NULL, datastore_list, host);

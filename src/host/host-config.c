@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "evc.h"
 #include "vireo-error.h"
 
 #define HOST_CONFIG_DEFAULT_LISTEN "127.0.0.1"
@@ -16,8 +17,8 @@
 #define HOST_CONFIG_MAX_VLAN 4094
 
 static const char *const host_keys[] = { "name", "listen", "port", "state_dir", "accelerator",
-                                         "vmotion_address", "cpu_model", "memory_mib", "qemu",
-                                         NULL };
+                                         "vmotion_address", "cpu_model", "evc_max", "memory_mib",
+                                         "qemu", NULL };
 static const char *const user_keys[] = { "password_hash", NULL };
 static const char *const datastore_keys[] = { "path", NULL };
 static const char *const vswitch_keys[] = { "bridge", "uplink", NULL };
@@ -70,6 +71,7 @@ host_config_free(HostConfig *config)
     g_free(config->accelerator);
     g_free(config->vmotion_address);
     g_free(config->cpu_model);
+    g_free(config->evc_max);
     g_free(config->qemu_binary);
     g_ptr_array_unref(config->users);
     g_ptr_array_unref(config->datastores);
@@ -230,6 +232,24 @@ check_cpu_model(const char *group, const char *key, const char *model, GError **
     return TRUE;
 }
 
+/* evc_max names a mode ("intel-nehalem", or "nehalem"); kept as its id. */
+static gboolean
+check_evc_mode(const char *group, const char *key, char **mode_id, GError **error)
+{
+    if (!*mode_id)
+        return TRUE;
+    const EvcMode *mode = evc_mode_lookup(*mode_id);
+    if (!mode)
+        return fail(error, group, key, "'%s' is not an EVC mode (see docs/evc.md: intel-merom "
+                    "... intel-icelake, amd-opteron-g1 ... amd-zen4)", *mode_id);
+    if (!evc_mode_is_available(mode))
+        return fail(error, group, key, "EVC mode %s needs QEMU's %s CPU model, which QEMU %s "
+                    "does not have", mode->id, mode->qemu_alias, evc_features_qemu_version());
+    g_free(*mode_id);
+    *mode_id = g_strdup(mode->id);
+    return TRUE;
+}
+
 static gboolean
 check_known_keys(GKeyFile *kf, const char *group, const char *const *known, GError **error)
 {
@@ -271,6 +291,8 @@ parse_host(GKeyFile *kf, HostConfig *c, GError **error)
         !check_ip(g, "vmotion_address", c->vmotion_address, error) ||
         !get_string(kf, g, "cpu_model", FALSE, NULL, &c->cpu_model, error) ||
         !check_cpu_model(g, "cpu_model", c->cpu_model, error) ||
+        !get_string(kf, g, "evc_max", FALSE, NULL, &c->evc_max, error) ||
+        !check_evc_mode(g, "evc_max", &c->evc_max, error) ||
         !get_number(kf, g, "memory_mib", 1, G_MAXINT64, 0, &memory, error) ||
         !get_string(kf, g, "qemu", FALSE, HOST_CONFIG_DEFAULT_QEMU, &c->qemu_binary, error) ||
         !check_absolute(g, "qemu", c->qemu_binary, error))

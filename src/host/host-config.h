@@ -8,6 +8,7 @@
  *   accelerator = auto                # auto | kvm | tcg (default auto)
  *   vmotion_address = 10.99.0.11      # address migrations arrive on (default: listen)
  *   cpu_model = Nehalem               # QEMU CPU model for VMs (default: qemu64 under TCG)
+ *   evc_max = intel-nehalem           # report at most this EVC mode's CPU (default: all QEMU gives)
  *   memory_mib = 8192                 # memory VMs may use (default: the machine's)
  *   qemu = /usr/bin/qemu-system-x86_64
  *
@@ -61,6 +62,7 @@ typedef struct {
     char *accelerator;
     char *vmotion_address;
     char *cpu_model;     /* NULL: default */
+    char *evc_max;       /* EVC mode id (canonical) the host narrows its CPU to; NULL: none */
     gint64 memory_mib;   /* 0: the machine's */
     char *qemu_binary;
     GPtrArray *users;       /* HostUserConfig* */
