@@ -170,6 +170,61 @@ vm_base_name(Vm *vm)
     return g_steal_pointer(&base);
 }
 
+/* A device add: parsed on the main loop; a new disk's files are written by
+ * qemu-img in a worker thread (an eager-zeroed disk takes a while), with the
+ * VM held busy meanwhile; the configuration is saved when they are there. */
+typedef struct {
+    Vm *vm;
+    ApiRequest *request;
+    DevKind kind;
+    VmConfig *config;
+    int key;
+    VmSpecNewDisk *new_disk;
+} AddJob;
+
+static void
+add_job_finish(AddJob *job, GError *error)
+{
+    Vm *vm = job->vm;
+    if (!error && !commit_config(vm, g_steal_pointer(&job->config), &error) && job->new_disk) {
+        g_autofree char *desc = g_strdup_printf("%s/%s.vmdk", vm->dir, job->new_disk->base_name);
+        datastore_delete_disk(desc, NULL);
+    }
+    if (error) {
+        api_request_reply_error(job->request, error);
+        g_error_free(error);
+    } else {
+        vm_log(vm, "%s %d added by %s", kind_member[job->kind], job->key, api_request_user(job->request));
+        g_autofree char *k = g_strdup_printf("%d", job->key);
+        api_request_reply_json(job->request, 201, json_util_string_node(k));
+    }
+    g_clear_pointer(&job->config, vm_config_free);
+    vm_spec_new_disk_free(job->new_disk);
+    api_request_unref(job->request);
+    g_free(job);
+}
+
+static void
+add_disk_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    AddJob *job = data;
+    GError *error = NULL;
+    if (vm_create_disk_files(job->vm->dir, job->new_disk, "lsilogic", &error))
+        g_task_return_boolean(task, TRUE);
+    else
+        g_task_return_error(task, error);
+}
+
+static void
+add_disk_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+    AddJob *job = data;
+    GError *error = NULL;
+    g_task_propagate_boolean(G_TASK(res), &error);
+    vm_end_operation(job->vm);
+    add_job_finish(job, error);
+}
+
 static void
 device_add(ApiRequest *request, Host *host, DevKind kind)
 {
@@ -177,36 +232,31 @@ device_add(ApiRequest *request, Host *host, DevKind kind)
     JsonObject *o = vm ? api_body_object(request, TRUE) : NULL;
     if (!o)
         return;
-    g_autoptr(VmConfig) c = vm_config_copy(vm->config);
-    g_autoptr(GError) error = NULL;
+    AddJob *job = g_new0(AddJob, 1);
+    job->vm = vm;
+    job->request = api_request_ref(request);
+    job->kind = kind;
+    job->config = vm_config_copy(vm->config);
+    GError *error = NULL;
     gpointer dev = NULL;
-    VmSpecNewDisk *nd = NULL;
     g_autofree char *base = vm_base_name(vm);
     gboolean ok = FALSE;
-    if (kind == DEV_DISK && vm_spec_add_disk(host, c, o, "spec", base, &nd, &error)) {
-        dev = g_ptr_array_index(c->disks, c->disks->len - 1);
-        ok = !nd || vm_create_disk_files(vm->dir, nd, "lsilogic", &error);
-    } else if (kind == DEV_NIC) {
-        ok = vm_spec_add_nic(host, c, o, "spec", (VmNic **)&dev, &error);
-    } else if (kind == DEV_CDROM) {
-        ok = vm_spec_add_cdrom(host, c, o, "spec", (VmCdrom **)&dev, &error);
-    }
-    int key = ok ? device_key(kind, dev) : 0;
-    if (ok && !commit_config(vm, g_steal_pointer(&c), &error)) {
-        ok = FALSE;
-        if (nd) {
-            g_autofree char *desc = g_strdup_printf("%s/%s.vmdk", vm->dir, nd->base_name);
-            datastore_delete_disk(desc, NULL);
-        }
-    }
-    vm_spec_new_disk_free(nd);
-    if (!ok) {
-        api_request_reply_error(request, error);
+    if (kind == DEV_DISK && (ok = vm_spec_add_disk(host, job->config, o, "spec", base, &job->new_disk, &error)))
+        dev = g_ptr_array_index(job->config->disks, job->config->disks->len - 1);
+    else if (kind == DEV_NIC)
+        ok = vm_spec_add_nic(host, job->config, o, "spec", (VmNic **)&dev, &error);
+    else if (kind == DEV_CDROM)
+        ok = vm_spec_add_cdrom(host, job->config, o, "spec", (VmCdrom **)&dev, &error);
+    if (ok)
+        job->key = device_key(kind, dev);
+    if (!ok || !job->new_disk || !vm_begin_operation(vm, "add disk", &error)) {
+        add_job_finish(job, error);
         return;
     }
-    vm_log(vm, "%s %d added by %s", kind_member[kind], key, api_request_user(request));
-    g_autofree char *k = g_strdup_printf("%d", key);
-    api_request_reply_json(request, 201, json_util_string_node(k));
+    GTask *task = g_task_new(NULL, NULL, add_disk_done, job);
+    g_task_set_task_data(task, job, NULL);
+    g_task_run_in_thread(task, add_disk_thread);
+    g_object_unref(task);
 }
 
 static gboolean
