@@ -260,6 +260,8 @@ static void
 user_list(ApiRequest *request, gpointer data)
 {
     Center *c = data;
+    if (!center_authorize(c, request, STORE_ROOT_FOLDER, "Host.Local.ManageUserGroups"))
+        return;
     g_autoptr(GPtrArray) users = store_user_list(c->store, NULL);
     JsonArray *arr = json_array_new();
     for (guint i = 0; users && i < users->len; i++) {
