@@ -10,6 +10,7 @@ G_BEGIN_DECLS
 void api_host_register(ApiServer *server, Host *host);
 void api_vm_register(ApiServer *server, Host *host);
 void api_hardware_register(ApiServer *server, Host *host);
+void api_migration_register(ApiServer *server, Host *host);
 
 /* Shared by the handlers: the {vm} of the path, or a 404 answer. */
 Vm *api_lookup_vm(ApiRequest *request, Host *host);

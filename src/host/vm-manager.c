@@ -31,6 +31,7 @@ vm_free(Vm *vm)
     g_free(vm->power_state_reason);
     g_free(vm->operation);
     g_free(vm->run_dir);
+    g_free(vm->migration);
     g_free(vm);
 }
 

@@ -109,6 +109,23 @@ release_process(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+typedef struct {
+    Host *host;
+    char *id;
+} Forget;
+
+static gboolean
+forget_vm(gpointer data)
+{
+    Forget *f = data;
+    Vm *vm = g_hash_table_lookup(f->host->vms, f->id);
+    if (vm && vm->unregister_when_off && !vm->process)
+        vm_manager_unregister(f->host, vm, NULL);
+    g_free(f->id);
+    g_free(f);
+    return G_SOURCE_REMOVE;
+}
+
 static void
 on_qemu_exit(QemuProcess *process, const char *reason, gpointer data)
 {
@@ -137,6 +154,12 @@ on_qemu_exit(QemuProcess *process, const char *reason, gpointer data)
         }
     }
     vm->stop_requested = vm->guest_shutdown = vm->suspending = FALSE;
+    if (vm->unregister_when_off) {
+        Forget *f = g_new0(Forget, 1);
+        f->host = vm->host;
+        f->id = g_strdup(vm->id);
+        g_idle_add(forget_vm, f);
+    }
     PowerOp *op = take_exit_waiter(vm);
     if (op)
         power_op_finish(op, NULL);
@@ -157,6 +180,13 @@ on_qmp_event(QmpClient *client, const char *event, JsonObject *data, gpointer us
                data && json_object_has_member(data, "reason")
                    ? json_object_get_string_member(data, "reason") : "unknown");
     }
+}
+
+void
+vm_power_attach_process(Vm *vm, QemuProcess *process)
+{
+    vm->process = process;
+    qemu_process_set_exit_func(process, on_qemu_exit, vm);
 }
 
 static void
@@ -732,4 +762,10 @@ vm_guest_command(Vm *vm, const char *command, VmDoneFunc done, gpointer data)
     vm_log(vm, "%s requested", what);
     PowerOp *op = power_op_new(vm, done, data);
     guest_agent_command_async(vm->agent, command, 10000, NULL, on_guest_command, op);
+}
+
+void
+vm_power_attach_channels(Vm *vm, QmpClient *qmp)
+{
+    attach_channels(vm, qmp);
 }

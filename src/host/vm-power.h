@@ -24,6 +24,11 @@ void vm_power_reset(Vm *vm, VmDoneFunc done, gpointer user_data);
 /* command: "shutdown" | "reboot" | "freeze" | "thaw". */
 void vm_guest_command(Vm *vm, const char *command, VmDoneFunc done, gpointer user_data);
 
+/* For vm-migrate.c: a QEMU started for this VM (watched as any other: its
+ * exit turns the VM off), and its monitor (events, guest agent channel). */
+void vm_power_attach_process(Vm *vm, QemuProcess *process);
+void vm_power_attach_channels(Vm *vm, QmpClient *qmp);
+
 /* Memory of the VMs that run on this host now, in MiB. */
 gint64 vm_power_memory_in_use(Host *host);
 

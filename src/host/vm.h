@@ -48,6 +48,9 @@ struct Vm {
     gboolean guest_shutdown;   /* QEMU reported a guest-initiated shutdown */
     gboolean suspending;       /* the state is saved; QEMU's exit means SUSPENDED */
     gpointer exit_waiter;      /* the operation that completes when QEMU exits */
+    char *migration;           /* the live migration this VM is in, or NULL */
+    gboolean migration_source; /* this host is that migration's source */
+    gboolean unregister_when_off; /* a cancelled incoming VM: forget it once QEMU is gone */
 };
 
 /* Loads every registered VM (vm-manager.c) and re-attaches running QEMUs. */
