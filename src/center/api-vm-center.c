@@ -14,6 +14,12 @@ matches(GStrv wanted, const char *value)
     return !wanted || (value && g_strv_contains((const char *const *)wanted, value));
 }
 
+static const char *
+attr(JsonObject *attrs, const char *key)
+{
+    return attrs ? json_object_get_string_member_with_default(attrs, key, NULL) : NULL;
+}
+
 static void
 vm_list(ApiRequest *request, gpointer data)
 {
@@ -22,39 +28,50 @@ vm_list(ApiRequest *request, gpointer data)
         { "hosts", STORE_ATTR_VM_HOST }, { "resource_pools", STORE_ATTR_VM_RESOURCE_POOL },
         { "power_states", "power_state" }, { "datastores", STORE_ATTR_VM_DATASTORE },
     };
+    GStrv wanted[G_N_ELEMENTS(filters)];
+    for (guint k = 0; k < G_N_ELEMENTS(filters); k++)
+        wanted[k] = api_request_query_all(request, filters[k][0]);
     g_auto(GStrv) names = api_request_query_all(request, "names");
     g_auto(GStrv) ids = api_request_query_all(request, "vms");
     g_auto(GStrv) dcs = api_request_query_all(request, "datacenters");
     g_auto(GStrv) folders = api_request_query_all(request, "folders");
     g_auto(GStrv) clusters = api_request_query_all(request, "clusters");
     StoreObjectFilter f = { .kind = STORE_KIND_VM };
+    /* One name asked for: let the store's index find it. */
+    if (names && names[0] && !names[1])
+        f.name = names[0];
     g_autoptr(GPtrArray) vms = store_object_list(c->store, &f, NULL);
+    g_autoptr(GHashTable) chains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                         (GDestroyNotify)g_ptr_array_unref);
     JsonArray *arr = json_array_new();
     for (guint i = 0; vms && i < vms->len; i++) {
         StoreObject *o = g_ptr_array_index(vms, i);
-        gboolean ok = matches(names, o->name) && matches(ids, o->id) && matches(dcs, o->datacenter) &&
-                      matches(folders, o->parent);
-        for (guint k = 0; ok && k < G_N_ELEMENTS(filters); k++) {
-            g_auto(GStrv) want = api_request_query_all(request, filters[k][0]);
-            g_autofree char *v = store_object_attr_string(o, filters[k][1]);
-            ok = matches(want, v);
-        }
+        if (!matches(names, o->name) || !matches(ids, o->id) || !matches(dcs, o->datacenter) ||
+            !matches(folders, o->parent))
+            continue;
+        g_autoptr(JsonNode) attrs_node = json_from_string(o->attrs_json, NULL);
+        JsonObject *attrs = attrs_node && JSON_NODE_HOLDS_OBJECT(attrs_node) ? json_node_get_object(attrs_node) : NULL;
+        gboolean ok = TRUE;
+        for (guint k = 0; ok && k < G_N_ELEMENTS(filters); k++)
+            ok = !wanted[k] || matches(wanted[k], attr(attrs, filters[k][1]));
         if (ok && clusters) {
-            g_autofree char *host = store_object_attr_string(o, STORE_ATTR_VM_HOST);
-            g_autoptr(StoreObject) h = host ? store_object_get(c->store, host, NULL) : NULL;
+            g_autoptr(StoreObject) h = attr(attrs, STORE_ATTR_VM_HOST)
+                                           ? store_object_get(c->store, attr(attrs, STORE_ATTR_VM_HOST), NULL) : NULL;
             ok = h && matches(clusters, h->parent);
         }
-        if (!ok || !center_can_see(c, api_request_user(request), o->id))
+        if (!ok || !center_can_see_listed(c, api_request_user(request), o, chains))
             continue;
-        g_autofree char *ps = store_object_attr_string(o, "power_state");
+        const char *ps = attr(attrs, "power_state");
         JsonObject *e = json_object_new();
         json_object_set_string_member(e, "vm", o->id);
         json_object_set_string_member(e, "name", o->name);
         json_object_set_string_member(e, "power_state", ps ? ps : "POWERED_OFF");
-        json_object_set_int_member(e, "cpu_count", store_object_attr_int(o, "cpu_count", 1));
-        json_object_set_int_member(e, "memory_size_MiB", store_object_attr_int(o, "memory_size_MiB", 0));
+        json_object_set_int_member(e, "cpu_count", attrs ? json_object_get_int_member_with_default(attrs, "cpu_count", 1) : 1);
+        json_object_set_int_member(e, "memory_size_MiB", attrs ? json_object_get_int_member_with_default(attrs, "memory_size_MiB", 0) : 0);
         json_array_add_object_element(arr, e);
     }
+    for (guint k = 0; k < G_N_ELEMENTS(filters); k++)
+        g_strfreev(wanted[k]);
     JsonNode *node = json_node_new(JSON_NODE_ARRAY);
     json_node_take_array(node, arr);
     api_request_reply_json(request, 200, node);

@@ -30,12 +30,39 @@ user_groups(Center *center, const char *user, gboolean *known)
     return (const char *const *)groups;
 }
 
+static AuthzResult *evaluate_chain(Center *center, const char *user, GPtrArray *ancestors);
+
 static AuthzResult *
 evaluate(Center *center, const char *user, const char *object)
 {
     g_autoptr(GPtrArray) ancestors = store_object_ancestors(center->store, object, NULL);
-    if (!ancestors)
-        return NULL;
+    return ancestors ? evaluate_chain(center, user, ancestors) : NULL;
+}
+
+gboolean
+center_can_see_listed(Center *center, const char *user, const StoreObject *obj,
+                      GHashTable *parent_chains)
+{
+    if (!obj->parent)
+        return center_can_see(center, user, obj->id);
+    GPtrArray *above = g_hash_table_lookup(parent_chains, obj->parent);
+    if (!above) {
+        above = store_object_ancestors(center->store, obj->parent, NULL);
+        if (!above)
+            return FALSE;
+        g_hash_table_insert(parent_chains, g_strdup(obj->parent), above);
+    }
+    g_autoptr(GPtrArray) chain = g_ptr_array_new();
+    g_ptr_array_add(chain, obj->id);
+    for (guint i = 0; i < above->len; i++)
+        g_ptr_array_add(chain, g_ptr_array_index(above, i));
+    g_autoptr(AuthzResult) r = evaluate_chain(center, user, chain);
+    return r && authz_can_see(r);
+}
+
+static AuthzResult *
+evaluate_chain(Center *center, const char *user, GPtrArray *ancestors)
+{
     g_autoptr(GPtrArray) chain = g_ptr_array_new();
     for (guint i = 0; i < ancestors->len; i++)
         g_ptr_array_add(chain, g_ptr_array_index(ancestors, i));

@@ -55,6 +55,11 @@ void center_security_changed(Center *center);
 gboolean center_allowed(Center *center, const char *user, const char *object,
                         const char *privilege);
 gboolean center_can_see(Center *center, const char *user, const char *object);
+/* The same for an object of a list: the ancestors of each parent are read
+ * once per list (parent_chains: parent id -> GPtrArray, made with
+ * g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_ptr_array_unref)). */
+gboolean center_can_see_listed(Center *center, const char *user, const StoreObject *obj,
+                               GHashTable *parent_chains);
 /* Answers 403 (or 404 when the user cannot see the object) and returns
  * FALSE when user lacks privilege on object. */
 gboolean center_authorize(Center *center, ApiRequest *request, const char *object,

@@ -1,0 +1,44 @@
+/* center-migrate.h — the centre's side of a vMotion once it is checked and
+ * allowed: the concurrency slots and the queue (migration-cost.c), and the
+ * five steps driven on the two hosts (docs/migration.md). api-migrate.c
+ * decides whether a migration may run; this runs it.
+ */
+#pragma once
+
+#include "center.h"
+#include "migration-check.h"
+
+G_BEGIN_DECLS
+
+/* One accepted migration. The strings are filled by the caller; the
+ * migration owns them once submitted. */
+typedef struct {
+    char *vm;                 /* the centre's id: "vm-42" */
+    char *vm_name;
+    char *user;
+    char *source;             /* host-N */
+    char *source_name;
+    char *source_vm;          /* the VM's id on the source host */
+    char *destination;        /* host-N */
+    char *destination_name;
+    char *destination_pool;   /* the destination's root resource pool, NULL to keep the VM's */
+} CenterMigrationSpec;
+
+void center_migration_spec_clear(CenterMigrationSpec *spec);
+
+/* Makes the centre's cost tracker and queue (once, at registration). */
+void center_migrations_init(Center *center);
+
+/* Runs a migration: queued until its demand fits the limits (the task then
+ * says what it waits for), then driven step by step. Takes the spec's
+ * strings (the struct is cleared), the demand and the task; the VM must be
+ * locked for the task: the lock is released when the migration ends. */
+void center_migration_submit(Center *center, CenterMigrationSpec *spec, MigrationDemand *demand,
+                             CenterTask *task);
+
+/* The budget a switch-over may take (docs/migration.md). */
+#define CENTER_MIGRATION_DOWNTIME_MS 500
+/* Seconds the source may take to answer perform (the whole memory copy). */
+#define CENTER_MIGRATION_PERFORM_TIMEOUT_S 900
+
+G_END_DECLS
