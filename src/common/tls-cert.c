@@ -1,4 +1,4 @@
-/* tls-cert.c — the daemons' TLS identity: a self-signed RSA certificate made
+/* tls-cert.c — the daemons' TLS identity: a self-signed ECDSA certificate made
  * with GnuTLS on first start, loaded on every later one, and the SHA-256
  * thumbprint clients pin it by (as vCenter pins an ESXi host's).
  */
@@ -12,7 +12,9 @@
 
 #include "vireo-error.h"
 
-#define TLS_CERT_RSA_BITS 2048
+/* ECDSA P-256: the same strength as RSA 3072 at a tenth of the handshake
+ * cost, which matters because every API connection is a new handshake. */
+#define TLS_CERT_KEY_BITS GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1)
 #define TLS_CERT_VALID_SECONDS (10 * 365 * 24 * 60 * 60LL + 3 * 24 * 60 * 60LL)
 
 typedef gnutls_x509_privkey_t TlsPrivkey;
@@ -119,8 +121,8 @@ create_files(const char *cert_path, const char *key_path, const char *common_nam
     gboolean ok = FALSE;
 
     if (!gnutls_check(gnutls_x509_privkey_init(&key), "key", error) ||
-        !gnutls_check(gnutls_x509_privkey_generate(key, GNUTLS_PK_RSA, TLS_CERT_RSA_BITS, 0),
-                      "RSA key", error) ||
+        !gnutls_check(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA, TLS_CERT_KEY_BITS, 0),
+                      "ECDSA key", error) ||
         !gnutls_check(gnutls_x509_crt_init(&crt), "certificate", error) ||
         !set_identity(crt, key, common_name, alt_names, error) ||
         !gnutls_check(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), "signature",

@@ -7,7 +7,7 @@
 G_BEGIN_DECLS
 
 /* Loads cert_path + key_path (PEM); when neither exists, makes a self-signed
- * RSA 2048 / SHA-256 certificate for common_name (valid 10 years, with the
+ * ECDSA P-256 / SHA-256 certificate for common_name (valid 10 years, with the
  * names in alt_names, which may be host names or IP addresses) and writes
  * both (key mode 0600) first. */
 GTlsCertificate *tls_cert_load_or_create(const char *cert_path, const char *key_path,
