@@ -3,6 +3,8 @@
  * "unavailable-features", so Vireo never guesses from /proc/cpuinfo.
  */
 #include "cpu-features.h"
+#include <unistd.h>
+#include <glib/gstdio.h>
 
 #include "json-util.h"
 #include "vireo-error.h"
@@ -61,15 +63,29 @@ run_session(const char *const *argv, const char *input, char **errors, GError **
     g_autoptr(GMainContext) context = g_main_context_new();
     SessionWait wait = { 0 };
 
+    /* The session is fed from a file, not a pipe: a binary that exits before
+     * reading it (not QEMU, or a QEMU that refuses its options) must not
+     * turn into EPIPE and lose what it printed on stderr. */
+    g_autofree char *input_path = NULL;
+    int fd = g_file_open_tmp("vireo-qmp-XXXXXX", &input_path, error);
+    if (fd < 0)
+        return NULL;
+    close(fd);
+    if (!g_file_set_contents(input_path, input, -1, error)) {
+        g_unlink(input_path);
+        return NULL;
+    }
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
+        G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_subprocess_launcher_set_stdin_file_path(launcher, input_path);
     g_main_context_push_thread_default(context);
-    g_autoptr(GSubprocess) proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                                    G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                                    G_SUBPROCESS_FLAGS_STDERR_PIPE, error);
+    g_autoptr(GSubprocess) proc = g_subprocess_launcher_spawnv(launcher, argv, error);
+    g_unlink(input_path);
     if (proc) {
         g_autoptr(GSource) timer = g_timeout_source_new_seconds(CPU_FEATURES_QEMU_TIMEOUT_S);
         g_source_set_callback(timer, on_timeout, &wait, NULL);
         g_source_attach(timer, context);
-        g_subprocess_communicate_utf8_async(proc, input, NULL, on_communicated, &wait);
+        g_subprocess_communicate_utf8_async(proc, NULL, NULL, on_communicated, &wait);
         while (!wait.done && !wait.timed_out)
             g_main_context_iteration(context, TRUE);
         g_source_destroy(timer);
