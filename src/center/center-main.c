@@ -12,7 +12,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 static gboolean
@@ -40,24 +39,6 @@ on_signal(gpointer loop)
     return G_SOURCE_CONTINUE;
 }
 
-static int
-hash_password_command(void)
-{
-    char line[1024];
-    if (!fgets(line, sizeof line, stdin)) {
-        fprintf(stderr, "vireo-centerd: no password given on standard input\n");
-        return 2;
-    }
-    line[strcspn(line, "\r\n")] = '\0';
-    g_autoptr(GError) error = NULL;
-    g_autofree char *hash = password_hash(line, &error);
-    if (!hash) {
-        fprintf(stderr, "vireo-centerd: %s\n", error->message);
-        return 1;
-    }
-    printf("%s\n", hash);
-    return 0;
-}
 
 /* At first start: the configured administrator, Administrator on the root. */
 static gboolean
@@ -152,7 +133,7 @@ main(int argc, char **argv)
         return 0;
     }
     if (hash)
-        return hash_password_command();
+        return password_hash_command("vireo-centerd");
     if (!config_path) {
         fprintf(stderr, "vireo-centerd: give the configuration file with --config (see --help)\n");
         return 2;

@@ -2,6 +2,9 @@
  * /etc/shadow, and their constant-time verification.
  */
 #include "password.h"
+#include <unistd.h>
+#include <termios.h>
+#include <stdio.h>
 
 #include <crypt.h>
 #include <errno.h>
@@ -71,4 +74,39 @@ password_verify(const char *password, const char *hash)
     gboolean ok = out && out[0] != '*' && constant_time_equal(out, hash);
     explicit_bzero(data, sizeof(*data));
     return ok;
+}
+
+/* `--hash-password` of the daemons: reads a password on standard input (not
+ * echoed on a terminal) and prints its hash; the exit status for main(). */
+int
+password_hash_command(const char *program)
+{
+    char line[1024];
+    gboolean tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    if (tty) {
+        fprintf(stderr, "Password: ");
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    char *got = fgets(line, sizeof line, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        fprintf(stderr, "\n");
+    }
+    if (!got) {
+        fprintf(stderr, "%s: no password given on standard input\n", program);
+        return 2;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    g_autoptr(GError) error = NULL;
+    g_autofree char *hash = password_hash(line, &error);
+    if (!hash) {
+        fprintf(stderr, "%s: %s\n", program, error->message);
+        return 1;
+    }
+    printf("%s\n", hash);
+    return 0;
 }

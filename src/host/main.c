@@ -18,7 +18,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 static gboolean
@@ -41,38 +40,6 @@ on_signal(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
-static int
-hash_password_command(void)
-{
-    char line[1024];
-    gboolean tty = isatty(STDIN_FILENO);
-    struct termios old, quiet;
-    if (tty) {
-        fprintf(stderr, "Password: ");
-        tcgetattr(STDIN_FILENO, &old);
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-    }
-    char *got = fgets(line, sizeof line, stdin);
-    if (tty) {
-        tcsetattr(STDIN_FILENO, TCSANOW, &old);
-        fprintf(stderr, "\n");
-    }
-    if (!got) {
-        fprintf(stderr, "vireo-hostd: no password given on standard input\n");
-        return 2;
-    }
-    line[strcspn(line, "\r\n")] = '\0';
-    g_autoptr(GError) error = NULL;
-    g_autofree char *hash = password_hash(line, &error);
-    if (!hash) {
-        fprintf(stderr, "vireo-hostd: %s\n", error->message);
-        return 1;
-    }
-    printf("%s\n", hash);
-    return 0;
-}
 
 /* A datastore's identity, so that the centre sees one datastore in a folder
  * several hosts share. Written once, atomically and without replacing one
@@ -222,7 +189,7 @@ main(int argc, char **argv)
         return 0;
     }
     if (hash)
-        return hash_password_command();
+        return password_hash_command("vireo-hostd");
     if (!config_path) {
         fprintf(stderr, "vireo-hostd: give the configuration file with --config (see --help)\n");
         return 2;
