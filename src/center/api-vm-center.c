@@ -278,6 +278,7 @@ center_api_vm_register(ApiServer *s, Center *c)
     static const char *const methods[] = { "GET", "POST", "PATCH", "DELETE" };
     api_server_add_route(s, "GET", "/api/vcenter/vm", NULL, vm_list, c);
     center_api_vm_create_register(s, c);
+    center_api_migrate_register(s, c);
     for (guint i = 0; i < G_N_ELEMENTS(paths); i++)
         for (guint m = 0; m < G_N_ELEMENTS(methods); m++)
             api_server_add_route(s, methods[m], paths[i], NULL, vm_forward, c);

@@ -43,6 +43,7 @@ typedef struct {
     GPtrArray *cached_permissions;  /* StorePermission* */
     GPtrArray *cached_roles;        /* StoreRole* */
     GHashTable *cached_groups;      /* user -> GStrv of groups */
+    struct CenterMigrations *migrations; /* slots and queue of vMotions (center-migrate.c) */
 } Center;
 
 /* Drops the cached security data: call after changing users, roles or
@@ -111,6 +112,8 @@ void center_api_hosts_register(ApiServer *server, Center *center);
 void center_api_vm_register(ApiServer *server, Center *center);
 void center_api_vm_create_register(ApiServer *server, Center *center);
 void center_api_admin_register(ApiServer *server, Center *center);
+/* POST /api/vcenter/vm/{vm}?action=relocate (api-migrate.c). */
+void center_api_migrate_register(ApiServer *server, Center *center);
 
 /* Helpers shared by handlers. */
 void center_reply_error(ApiRequest *request, VireoErrorCode code, const char *format, ...)

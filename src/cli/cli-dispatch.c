@@ -7,6 +7,9 @@
 
 #include <string.h>
 
+/* cmd-vm-migrate.c */
+extern const CliCommand cli_vm_migrate_commands[];
+
 static const CliCommand *const *
 dispatch_tables(void)
 {
@@ -14,7 +17,7 @@ dispatch_tables(void)
         cli_session_commands, cli_host_commands, cli_datastore_commands, cli_network_commands,
         cli_vm_commands, cli_vm_guest_commands, cli_vm_disk_commands, cli_vm_nic_commands,
         cli_vm_cdrom_commands, cli_inventory_commands, cli_center_host_commands, cli_center_vm_commands,
-        cli_task_commands, cli_event_commands, cli_security_commands, NULL,
+        cli_task_commands, cli_event_commands, cli_security_commands, cli_vm_migrate_commands, NULL,
     };
     return tables;
 }
