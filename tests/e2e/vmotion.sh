@@ -132,4 +132,22 @@ t_check "the guest agent reports from esx-a" t_wait 30 tools_running
 t_eq "still the same boot" "$bid" "$(tools | jq -r .boot_id)"
 t_eq "no duplicate VM was left in the inventory" 1 "$(capi_body GET '/api/vcenter/vm' | jq '[.[] | select(.name | startswith("mig-01"))] | length')"
 
+# --- a step that fails: the VM stays on the source ----------------------------------
+# Someone registered the guest's folder on esx-b by hand: prepare fails there.
+STRAY=$(VIREO_URL="https://$B:$LAB_PORT" api_body POST '/api/vcenter/vm?action=register' \
+    '{"name":"stray","datastore":"shared","path":"mig-01/mig-01.vmx"}' | tr -d '"')
+r=$(capi POST "/api/vcenter/vm/$VM?action=relocate" "$body")
+msg=$(echo "${r#* }" | jq -r '.messages[0].default_message')
+echo "# $msg"
+t_match "a relocate failing at prepare answers 400" '^400$' "${r%% *}"
+t_match "... naming the step and the host" "failed at step prepare on esx-b" "$msg"
+t_match "... and where the VM runs" "still runs on esx-a" "$msg"
+t_eq "the inventory still places the VM on esx-a" 1 "$(vm_host "$HA")"
+t_check "one QEMU, on esx-a" t_wait 15 one_qemu_on esx-a
+t_check "the guest runs on (tools RUNNING)" t_wait 30 tools_running
+t_eq "... the same boot" "$bid" "$(tools | jq -r .boot_id)"
+t_eq "a VmFailedMigrateEvent is logged" 1 \
+    "$(capi_body GET "/api/vireo/events?object=$VM" | jq '[.[] | select(.type == "VmFailedMigrateEvent")] | length')"
+VIREO_URL="https://$B:$LAB_PORT" api_status POST "/api/vcenter/vm/$STRAY?action=unregister" >/dev/null
+
 t_finish
