@@ -1,7 +1,9 @@
 /* host-link.c — worker threads, requests and heartbeats of the centre's link
- * to one vireo-hostd. Owns two threads, each with its own GMainContext and
- * ApiClient: one runs queued requests and snapshots in order, one sends
- * heartbeats, so a long request never delays the detection of a dead host.
+ * to one vireo-hostd. Owns HOST_LINK_WORKERS request threads and one
+ * heartbeat thread, each with its own GMainContext and ApiClient: the request
+ * workers run queued requests and snapshots (several at once, so one long
+ * request does not hold up the others), the heartbeat thread never waits on
+ * them, so a long request never delays the detection of a dead host.
  *
  * Connection state (guarded by link->lock; changes are queued and announced
  * on the owner's context in order):
@@ -62,6 +64,8 @@ typedef struct {
     HostLinkState old_state;
     HostLinkState new_state;
 } Transition;
+
+#define HOST_LINK_WORKERS 4
 
 /* Heartbeat thread commands (GAsyncQueue items cannot be NULL). */
 #define HB_WAKE GINT_TO_POINTER(1)
@@ -567,7 +571,13 @@ host_link_new(const char *address, guint port, const char *user, const char *pas
     link->max_misses = HOST_LINK_DEFAULT_MISSES;
     link->heartbeat_timeout_s = HOST_LINK_DEFAULT_HEARTBEAT_TIMEOUT_S;
     link->request_timeout_s = HOST_LINK_DEFAULT_REQUEST_TIMEOUT_S;
-    g_thread_unref(g_thread_new("host-link-req", request_thread_main, link_ref(link)));
+    /* Several request workers: a long request (a migration's memory copy, a
+     * slow create) must not hold up the host's other VMs. Requests that must
+     * follow each other (the steps of one operation on one VM) are issued
+     * one after the other by the centre, so order between workers does not
+     * matter. */
+    for (int i = 0; i < HOST_LINK_WORKERS; i++)
+        g_thread_unref(g_thread_new("host-link-req", request_thread_main, link_ref(link)));
     g_thread_unref(g_thread_new("host-link-hb", heartbeat_thread_main, link_ref(link)));
     return link;
 }
@@ -613,7 +623,8 @@ host_link_free(HostLink *link)
         g_clear_pointer(&link->notify, g_source_unref);
     }
     g_mutex_unlock(&link->lock);
-    g_async_queue_push_front(link->jobs_queue, &stop_job);
+    for (int i = 0; i < HOST_LINK_WORKERS; i++)
+        g_async_queue_push_front(link->jobs_queue, &stop_job);
     g_async_queue_push_front(link->hb_queue, HB_STOP);
     for (Job *job; (job = g_queue_pop_head(&undelivered)); job_free(job)) {
         if (!job->done)
