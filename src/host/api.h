@@ -11,6 +11,7 @@ void api_host_register(ApiServer *server, Host *host);
 void api_vm_register(ApiServer *server, Host *host);
 void api_hardware_register(ApiServer *server, Host *host);
 void api_migration_register(ApiServer *server, Host *host);
+void api_storage_migration_register(ApiServer *server, Host *host); /* vm-storage-migrate.c */
 
 /* Shared by the handlers: the {vm} of the path, or a 404 answer. */
 Vm *api_lookup_vm(ApiRequest *request, Host *host);

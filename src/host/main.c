@@ -155,6 +155,7 @@ start_api(Host *host, GError **error)
     api_vm_register(server, host);
     api_hardware_register(server, host);
     api_migration_register(server, host);
+    api_storage_migration_register(server, host);
     if (!api_server_listen(server, host->config->listen_address, host->config->port, error))
         return NULL;
     return g_steal_pointer(&server);
