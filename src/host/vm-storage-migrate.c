@@ -31,6 +31,7 @@ typedef struct {
     char *old_desc;
     char *base;          /* "guest-01" of guest-01.vmdk */
     guint64 capacity;
+    VmDiskProvisioning provisioning;
     char *adapter;       /* ddb.adapterType, kept on the copy */
     char *dir;           /* destination folder */
     char *new_desc;
@@ -388,8 +389,11 @@ read_jobs(Relocation *r, JsonArray *jobs)
         m->concluded = g_str_equal(status, "concluded") || g_str_equal(status, "null");
         if (m->concluded && !job && !r->rolling_back)
             set_error(r, NULL, "disk %s: the mirror job disappeared", m->id);
-        if (m->concluded && err && !r->rolling_back)
-            set_error(r, NULL, "disk %s: copying to %s failed: %s", m->id, m->new_data, err);
+        if (m->concluded && err && !r->rolling_back && !r->error)
+            r->error = g_error_new(VIREO_ERROR,
+                                   strstr(err, "No space left") ? VIREO_ERROR_UNABLE_TO_ALLOCATE_RESOURCE
+                                                                : VIREO_ERROR_ERROR,
+                                   "disk %s: copying to %s failed: %s", m->id, m->new_data, err);
         if (m->concluded && !err && !r->completing && !r->rolling_back)
             set_error(r, NULL, "disk %s: the mirror ended before the pivot", m->id);
     }
@@ -516,11 +520,17 @@ start_next(Relocation *r)
         json_object_set_string_member(a, "driver", "file");
         json_object_set_string_member(a, "filename", m->new_data);
         json_object_set_string_member(a, "node-name", m->file_node);
+        /* The mirror writes the source's holes as zeroes: with unmap they
+         * stay holes in a thin copy; a thick copy keeps its allocation. */
+        if (m->provisioning == VM_DISK_PROVISIONING_THIN)
+            json_object_set_string_member(a, "discard", "unmap");
         qmp(r, "blockdev-add", a, on_started);
     } else if (!m->node_added) {
         json_object_set_string_member(a, "driver", "raw");
         json_object_set_string_member(a, "file", m->file_node);
         json_object_set_string_member(a, "node-name", m->node);
+        if (m->provisioning == VM_DISK_PROVISIONING_THIN)
+            json_object_set_string_member(a, "discard", "unmap");
         qmp(r, "blockdev-add", a, on_started);
     } else {
         json_object_set_string_member(a, "job-id", m->job);
@@ -600,6 +610,7 @@ move_new(Vm *vm, VmDisk *disk, const HostDatastoreConfig *ds, GError **error)
     m->base = g_str_has_suffix(name, ".vmdk") ? g_strndup(name, strlen(name) - 5) : g_strdup(name);
     m->disk = disk;
     m->capacity = vmdk_descriptor_capacity(d);
+    m->provisioning = datastore_disk_provisioning(desc);
     m->adapter = g_strdup(vmdk_descriptor_ddb(d, "ddb.adapterType"));
     m->id = g_steal_pointer(&id);
     m->old_desc = g_steal_pointer(&desc);
@@ -648,7 +659,7 @@ check_space(Relocation *r, GError **error)
     g_autoptr(GHashTable) need = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     for (guint i = 0; i < r->moves->len; i++) {
         DiskMove *m = g_ptr_array_index(r->moves, i);
-        if (datastore_disk_provisioning(m->old_desc) == VM_DISK_PROVISIONING_THIN)
+        if (m->provisioning == VM_DISK_PROVISIONING_THIN)
             continue;
         g_autofree char *parent = g_path_get_dirname(m->dir);
         guint64 *n = g_hash_table_lookup(need, parent);
@@ -683,7 +694,7 @@ make_files(Relocation *r, GError **error)
             return FALSE;
         }
         if (!datastore_create_disk(m->dir, m->base, m->capacity,
-                                   datastore_disk_provisioning(m->old_desc), m->adapter, error))
+                                   m->provisioning, m->adapter, error))
             return FALSE;
         m->files_made = TRUE;
     }
