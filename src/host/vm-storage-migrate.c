@@ -67,6 +67,7 @@ struct Relocation {
     gboolean rolling_back;
     GError *error;       /* the first failure; the rollback then runs */
     gint64 started_us;
+    gint64 speed_limit;  /* bytes/s per disk copy, 0: none */
 };
 
 /* Vm* → Relocation*: at most one per VM (vm_begin_operation). */
@@ -435,7 +436,7 @@ decide(Relocation *r)
     if (r->error || r->cancel_requested) {
         if (!r->error)
             r->error = g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR,
-                                   "the relocation was cancelled; the VM stays on its disks");
+                                   "the relocation was cancelled");
         rollback(r);
         return;
     }
@@ -506,7 +507,7 @@ static void
 start_next(Relocation *r)
 {
     if (r->cancel_requested) {
-        set_error(r, NULL, "the relocation was cancelled; the VM stays on its disks");
+        set_error(r, NULL, "the relocation was cancelled");
         rollback(r);
         return;
     }
@@ -539,6 +540,8 @@ start_next(Relocation *r)
         json_object_set_string_member(a, "sync", "full");
         /* Kept after it ends, so a failure's message can be read. */
         json_object_set_boolean_member(a, "auto-dismiss", FALSE);
+        if (r->speed_limit > 0)
+            json_object_set_int_member(a, "speed", r->speed_limit);
         qmp(r, "blockdev-mirror", a, on_started);
     }
 }
@@ -745,6 +748,14 @@ relocate(ApiRequest *request, gpointer data)
         api_request_reply_error(request, error);
         return;
     }
+    gint64 speed = 0;
+    if (json_util_get_int(body, "speed_limit_MiB_per_second", "spec", &speed, &error) && speed < 0)
+        error = g_error_new_literal(VIREO_ERROR, VIREO_ERROR_INVALID_ARGUMENT,
+                                    "spec.speed_limit_MiB_per_second is negative");
+    if (error) {
+        api_request_reply_error(request, error);
+        return;
+    }
     if (!vm_begin_operation(vm, "relocate", &error)) {
         api_request_reply_error(request, error);
         return;
@@ -766,6 +777,7 @@ relocate(ApiRequest *request, gpointer data)
         return;
     }
     r->request = api_request_ref(request);
+    r->speed_limit = speed * 1024 * 1024;
     vm_log(vm, "relocate: moving %u disk(s), first to %s", r->moves->len,
            ((DiskMove *)g_ptr_array_index(r->moves, 0))->new_desc);
     qmp(r, "query-block", NULL, on_blocks);

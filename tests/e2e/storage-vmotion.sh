@@ -39,6 +39,8 @@ dd if="$T_STATE/pattern" of="$DS1/guest-01/$data_base-flat.vmdk" bs=1M seek=4 co
 truncate -s 32M "$T_STATE/reference.raw"
 dd if="$T_STATE/pattern" of="$T_STATE/reference.raw" bs=1M seek=4 conv=notrunc status=none
 
+t_eq "relocating a powered-off VM is 400 UNSUPPORTED (cold migration)" "400 UNSUPPORTED" \
+    "$(r=$(api POST "/api/vcenter/vm/$vmid?action=relocate" '{"placement":{"datastore":"ds2"}}'); echo "${r%% *} $(echo "${r#* }" | jq -r .error_type)")"
 t_check "power on" vireo vm power guest-01 on
 t_check "the guest agent's heartbeat arrives" t_wait 120 tools_running
 ip=$(vireo vm ip guest-01 --wait 90 2>/dev/null | tail -1)
@@ -61,6 +63,22 @@ t_eq "the .vmx is unchanged" "$vmx_before" "$(md5sum <"$DS1/guest-01/guest-01.vm
 t_check "the source files are still there" test -s "$DS1/guest-01/$data_base-flat.vmdk"
 t_eq "QEMU has only the ds1 files open" "$(flats_in "$DS1")" "$(open_flats)"
 t_check "the guest still answers pings" ip netns exec "$T_PREFIX-net" ping -c1 -W2 "$ip"
+
+# --- cancelled by the user mid-copy ------------------------------------------
+# Limited to 1 MiB/s, the 8 MiB of data take several seconds to copy.
+api POST "/api/vcenter/vm/$vmid?action=relocate" \
+    '{"disks":{"2001":{"datastore":"ds2"}},"speed_limit_MiB_per_second":1}' >"$T_STATE/cancelled" &
+mover=$!
+copying() { [ -s "$DS2/guest-01/$data_base-flat.vmdk" ] || [ -e "$DS2/guest-01/$data_base.vmdk" ]; }
+t_check "the copy to ds2 starts" t_wait 10 copying
+sleep 1
+t_eq "cancel-relocate answers 204" 204 "$(api_status POST "/api/vcenter/vm/$vmid?action=cancel-relocate")"
+wait $mover
+t_match "the relocate then fails, saying it was cancelled" "^500 .*cancelled" "$(cat "$T_STATE/cancelled")"
+t_eq "the VM is still POWERED_ON in the same QEMU" "POWERED_ON $qpid" "$(power_state) $(qemu_pid)"
+t_eq "the partial copy is deleted from ds2" "" "$(ls -A "$DS2" | grep -v '^\.vireo-datastore$')"
+t_eq "the .vmx is unchanged" "$vmx_before" "$(md5sum <"$DS1/guest-01/guest-01.vmx")"
+t_eq "QEMU still has only the ds1 files open" "$(flats_in "$DS1")" "$(open_flats)"
 
 # --- all disks to ds2 while the guest runs and is pinged -------------------
 up1=$(uptime_s)
