@@ -26,12 +26,15 @@ power_state() { api_body GET "/api/vcenter/vm/$vmid/power" | jq -r .state; }
 qemu_pid() { qemu_pids_of "$T_STATE/esx-a/state/run/$vmid/qemu.pid"; }
 vmx_file_names() { grep -E '^scsi0:[0-9]+\.fileName' "$DS1/guest-01/guest-01.vmx" | sort; }
 open_flats() { ls -l "/proc/$(qemu_pid)/fd" 2>/dev/null | grep -o '/[^ ]*-flat.vmdk' | sort | tr '\n' ' '; }
-flats_in() { printf '%s\n' "$1/guest-01/guest-01-flat.vmdk" "$1/guest-01/$data_base-flat.vmdk" | sort | tr '\n' ' '; }
+flats_in() { printf '%s\n' "$1/guest-01/guest-01-flat.vmdk" "$1/guest-01/$data_base-flat.vmdk" "$1/guest-01/$thick_base-flat.vmdk" | sort | tr '\n' ' '; }
 
 # A second, thin data disk holding 8 MiB of random bytes at 4 MiB: what a
 # copy must carry bit for bit.
 t_eq "a thin data disk is added" 201 \
     "$(api_status POST "/api/vcenter/vm/$vmid/hardware/disk" '{"new_vmdk":{"capacity":33554432,"provisioning":"THIN"}}')"
+t_eq "a thick (lazy zeroed) 8 MiB disk is added" 201 \
+    "$(api_status POST "/api/vcenter/vm/$vmid/hardware/disk" '{"new_vmdk":{"capacity":8388608,"provisioning":"THICK_LAZY_ZEROED"}}')"
+thick_base=$(grep -E '^scsi0:2\.fileName' "$DS1/guest-01/guest-01.vmx" | sed 's/.*= "\(.*\)"/\1/' | xargs basename -s .vmdk)
 data_desc=$(grep -E '^scsi0:1\.fileName' "$DS1/guest-01/guest-01.vmx" | sed 's/.*= "\(.*\)"/\1/')
 data_base=$(basename "$data_desc" .vmdk)
 head -c 8M /dev/urandom >"$T_STATE/pattern"
@@ -50,6 +53,13 @@ qpid=$(qemu_pid)
 
 t_eq "cancel-relocate with no relocation running is 400" 400 \
     "$(api_status POST "/api/vcenter/vm/$vmid?action=cancel-relocate")"
+
+# --- a thick disk larger than the destination's free space: refused up front
+vmx_before=$(md5sum <"$DS1/guest-01/guest-01.vmx")
+r=$(api POST "/api/vcenter/vm/$vmid?action=relocate" '{"disks":{"2002":{"datastore":"ds3"}}}')
+t_eq "a thick disk to the 4 MiB ds3 is refused: 400 UNABLE_TO_ALLOCATE_RESOURCE" "400 UNABLE_TO_ALLOCATE_RESOURCE" \
+    "${r%% *} $(echo "${r#* }" | jq -r .error_type)"
+t_eq "... before anything is created on ds3" "" "$(ls -A "$DS3" | grep -v '^\.vireo-datastore$')"
 
 # --- ENOSPC: the destination fills up mid-copy -------------------------------
 vmx_before=$(md5sum <"$DS1/guest-01/guest-01.vmx")
@@ -90,7 +100,7 @@ status=$(api_status POST "/api/vcenter/vm/$vmid?action=relocate" '{"placement":{
 t1=$(date +%s.%N)
 wait $pinger
 t_eq "relocate to ds2 answers 204" 204 "$status"
-echo "# relocate of 96 MiB of disks ($(du -sh "$DS2/guest-01" | cut -f1) used) took $(echo "$t1 - $t0" | bc) s"
+echo "# relocate of 104 MiB of disks ($(du -sh "$DS2/guest-01" | cut -f1) used) took $(echo "$t1 - $t0" | bc) s"
 loss=$(grep -o '[0-9.]*% packet loss' "$T_STATE/ping.log")
 echo "# pings during the move: $(grep -o '[0-9]* received' "$T_STATE/ping.log"), $loss"
 t_match "the guest answered pings throughout (under 10 % lost)" '^[0-9](\.[0-9]+)?% packet loss' "$loss"
@@ -105,7 +115,7 @@ t_check "the data disk's flat file is on ds2" test -s "$DS2/guest-01/$data_base-
 t_eq "the old disk files are gone from ds1" "" \
     "$(ls "$DS1/guest-01" | grep '\.vmdk$')"
 t_eq "the .vmx names the ds2 files" \
-    "scsi0:0.fileName = \"/vmfs/volumes/ds2/guest-01/guest-01.vmdk\" scsi0:1.fileName = \"/vmfs/volumes/ds2/guest-01/$data_base.vmdk\"" \
+    "scsi0:0.fileName = \"/vmfs/volumes/ds2/guest-01/guest-01.vmdk\" scsi0:1.fileName = \"/vmfs/volumes/ds2/guest-01/$data_base.vmdk\" scsi0:2.fileName = \"/vmfs/volumes/ds2/guest-01/$thick_base.vmdk\"" \
     "$(vmx_file_names | tr '\n' ' ' | sed 's/ $//')"
 t_eq "QEMU has only the ds2 files open (the ds1 ones are closed)" "$(flats_in "$DS2")" "$(open_flats)"
 t_check "vireo vm info still works" vireo vm info guest-01
@@ -122,6 +132,8 @@ t_check "the thin system disk stayed thin on ds2" \
     awk -v u="$(du -k "$DS2/guest-01/guest-01-flat.vmdk" | cut -f1)" 'BEGIN { exit !(u < 32768) }'
 t_check "the thin data disk stayed thin on ds2" \
     awk -v u="$(du -k "$DS2/guest-01/$data_base-flat.vmdk" | cut -f1)" 'BEGIN { exit !(u < 16384) }'
+t_check "the thick disk stayed thick on ds2 (8 MiB allocated)" \
+    awk -v u="$(du -k "$DS2/guest-01/$thick_base-flat.vmdk" | cut -f1)" 'BEGIN { exit !(u >= 8192) }'
 t_check "power on from ds2" vireo vm power guest-01 on
 t_check "the guest boots from the moved disk and its tools run" t_wait 120 tools_running
 t_check "... a new boot" test "$(boot_id)" != "$bid"
