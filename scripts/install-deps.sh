@@ -9,7 +9,7 @@ PACKAGES=(
   libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libsqlite3-dev libxml2-dev
   libarchive-dev libgnutls28-dev libcrypt-dev
   qemu-system-x86 qemu-utils ovmf
-  iproute2 iputils-ping dnsmasq-base curl jq socat procps psmisc openssl bc sqlite3
+  iproute2 iputils-ping dnsmasq-base curl jq socat procps psmisc openssl bc sqlite3 tcpdump
   busybox-static syslinux syslinux-common mtools dosfstools fdisk cpio kmod xz-utils
   binutils dpkg
 )

@@ -231,6 +231,9 @@ relocate_vm(Relocate *r)
     MigrationVm *mvm = migration_vm_new(r->vm->name, ps, (guint64)MAX(mib, 0), home);
     vm_add_devices(mvm, info);
     mvm->cpu_features = cpu_features_of(r->source_info);
+    /* Absent (a host that does not say): VMware's default. */
+    if (member_string(info, "migrate_encryption"))
+        migration_encryption_from_string(member_string(info, "migrate_encryption"), &mvm->encryption);
     return mvm;
 }
 
@@ -273,7 +276,9 @@ relocate_host(Relocate *r, const StoreObject *h, JsonNode *info)
     mh->vmotion_address = address ? g_strdup(address) : store_object_attr_string(h, "vmotion_address");
     mh->vmotion_link_mbps = DEFAULT_VMOTION_LINK_MBPS;
     mh->cpu_features = cpu_features_of(info);
-    mh->supports_encryption = FALSE;   /* the stream is plain TCP today */
+    /* Every Vireo host carries the stream over TLS with a pre-shared key;
+     * one that does not confirm it in its prepare answer is caught there. */
+    mh->supports_encryption = TRUE;
     return mh;
 }
 
@@ -331,6 +336,7 @@ relocate_start(Relocate *r, const MigrationVm *mvm, const MigrationRequest *req,
         .destination = g_strdup(r->destination->id),
         .destination_name = g_strdup(r->destination->name),
         .destination_pool = g_strdup(r->destination_pool),
+        .encryption = mvm->encryption,
     };
     center_migration_submit(r->c, &spec, migration_demand_new(mvm, req), task);
 }

@@ -19,13 +19,24 @@
  *   step failed          → undo_next() (one cancel after the other) → migration_end()
  *   finish answered      → inventory_move() (the VM is the destination's now)
  *   any end              → migration_end(): task, event, slots, VM lock, next queued
+ *
+ * Encryption: unless the VM's mode is disabled, each attempt gets a
+ * one-time random key, sent to the destination in prepare and to the source
+ * in perform (over the hosts' authenticated links) and nowhere else: not
+ * in the task, events or logs. A destination whose prepare answer does not
+ * say "encrypted" fails a required migration; an opportunistic one then
+ * runs in clear.
  */
 #include "center-migrate.h"
 
 #include "json-util.h"
 #include "vireo-error.h"
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <string.h>
+
+#define PSK_BYTES 32
 
 struct CenterMigrations {
     MigrationCosts *costs;
@@ -74,9 +85,12 @@ typedef struct {
     gint64 started_us;
     GError *failure;
     int undo_stage;              /* 0: destination next, 1: source next, 2: done */
+    char *psk_key;               /* hex; NULL: in clear (disabled, or no destination TLS) */
+    gboolean encrypted;          /* the destination listens for TLS with psk_key */
 } Migration;
 
 static void step_send(Migration *m, Step step);
+static void step_failed(Migration *m, Step step, const GError *error);
 static void migration_end(Migration *m);
 
 void
@@ -105,6 +119,47 @@ center_migrations_init(Center *c)
     c->migrations->performing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 }
 
+/* ---- the one-time key ------------------------------------------------------ */
+
+static void
+psk_forget(Migration *m)
+{
+    if (m->psk_key)
+        memset(m->psk_key, 0, strlen(m->psk_key));
+    g_clear_pointer(&m->psk_key, g_free);
+}
+
+/* A fresh key for an attempt; FALSE (with the error) when the system's
+ * random generator fails: then no migration, encrypted or not. */
+static gboolean
+psk_generate(Migration *m, GError **error)
+{
+    guint8 bytes[PSK_BYTES];
+    int rc = gnutls_rnd(GNUTLS_RND_KEY, bytes, sizeof(bytes));
+    if (rc < 0) {
+        g_set_error(error, VIREO_ERROR, VIREO_ERROR_ERROR, "cannot make the migration's key: %s",
+                    gnutls_strerror(rc));
+        return FALSE;
+    }
+    GString *hex = g_string_sized_new(2 * PSK_BYTES);
+    for (guint i = 0; i < PSK_BYTES; i++)
+        g_string_append_printf(hex, "%02x", bytes[i]);
+    memset(bytes, 0, sizeof(bytes));
+    psk_forget(m);
+    m->psk_key = g_string_free(hex, FALSE);
+    return TRUE;
+}
+
+static void
+psk_add(Migration *m, JsonObject *o)
+{
+    JsonObject *psk = json_object_new();
+    g_autofree char *identity = g_strdup_printf("vireo-%s", center_task_id(m->task));
+    json_object_set_string_member(psk, "identity", identity);
+    json_object_set_string_member(psk, "key", m->psk_key);
+    json_object_set_object_member(o, "psk", psk);
+}
+
 static void
 migration_free(Migration *m)
 {
@@ -117,10 +172,24 @@ migration_free(Migration *m)
     if (m->stats)
         json_node_unref(m->stats);
     g_clear_error(&m->failure);
+    psk_forget(m);
     g_free(m);
 }
 
 /* ---- the queue ------------------------------------------------------------ */
+
+static void
+migration_start(Migration *m)
+{
+    g_autoptr(GError) error = NULL;
+    if (m->spec.encryption != MIGRATION_ENCRYPTION_DISABLED && !psk_generate(m, &error)) {
+        m->step = STEP_BEGIN;
+        step_failed(m, STEP_BEGIN, error);
+        migration_end(m);
+        return;
+    }
+    step_send(m, STEP_BEGIN);
+}
 
 static void
 pump(Center *c)
@@ -133,7 +202,7 @@ pump(Center *c)
         g_ptr_array_remove(ms->waiting, m);
         m->demand = demand;
         m->started_us = g_get_monotonic_time();
-        step_send(m, STEP_BEGIN);
+        migration_start(m);
     }
     for (guint i = 0; i < ms->waiting->len; i++) {
         Migration *w = g_ptr_array_index(ms->waiting, i);
@@ -200,10 +269,14 @@ step_body(Migration *m, Step step)
     case STEP_PREPARE:
         json_object_set_string_member(o, "vmx_path", m->vmx_path);
         json_object_set_string_member(o, "name", m->spec.vm_name);
+        if (m->psk_key)
+            psk_add(m, o);
         break;
     case STEP_PERFORM:
         json_object_set_string_member(o, "uri", m->uri);
         json_object_set_int_member(o, "downtime_ms", CENTER_MIGRATION_DOWNTIME_MS);
+        if (m->encrypted)
+            psk_add(m, o);
         break;
     default:
         break;
@@ -328,10 +401,31 @@ migrated_event(Migration *m)
 {
     gint64 bytes = stat_of(m->stats, "transferred_bytes");
     center_event(m->c, m->spec.user, m->spec.vm, "VmMigratedEvent", FALSE, center_task_id(m->task),
-                 "migrated from %s to %s with vMotion: memory copied in %" G_GINT64_FORMAT
+                 "migrated from %s to %s with vMotion (%s): memory copied in %" G_GINT64_FORMAT
                  " ms, downtime %" G_GINT64_FORMAT " ms, %" G_GINT64_FORMAT " MiB transferred",
-                 m->spec.source_name, m->spec.destination_name, stat_of(m->stats, "total_time_ms"),
-                 stat_of(m->stats, "downtime_ms"), bytes < 0 ? -1 : bytes / (1024 * 1024));
+                 m->spec.source_name, m->spec.destination_name, m->encrypted ? "encrypted" : "not encrypted",
+                 stat_of(m->stats, "total_time_ms"), stat_of(m->stats, "downtime_ms"),
+                 bytes < 0 ? -1 : bytes / (1024 * 1024));
+}
+
+/* After prepare: a required migration stops when the destination did not
+ * take the key; an opportunistic one goes on in clear. */
+static gboolean
+encryption_settled(Migration *m)
+{
+    if (!m->psk_key || m->encrypted)
+        return TRUE;
+    if (m->spec.encryption == MIGRATION_ENCRYPTION_REQUIRED) {
+        g_autoptr(GError) error = g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
+                                              "the destination cannot encrypt the migration, "
+                                              "and the VM requires encrypted vMotion");
+        step_abort(m, STEP_PREPARE, error);
+        return FALSE;
+    }
+    g_message("migration %s: %s did not take the key; copying in clear (opportunistic)",
+              center_task_id(m->task), m->spec.destination_name);
+    psk_forget(m);
+    return TRUE;
 }
 
 /* Takes a step's answer; FALSE (and the migration aborted) when it lacks
@@ -349,6 +443,9 @@ step_take_answer(Migration *m, Step step, JsonNode *answer)
         m->destination_vm = g_strdup(o ? json_object_get_string_member_with_default(o, "vm", NULL) : NULL);
         m->uri = g_strdup(o ? json_object_get_string_member_with_default(o, "uri", NULL) : NULL);
         missing = !m->destination_vm ? "vm" : !m->uri ? "uri" : NULL;
+        m->encrypted = m->psk_key && o && json_object_get_boolean_member_with_default(o, "encrypted", FALSE);
+        if (!missing && !encryption_settled(m))
+            return FALSE;
     } else if (step == STEP_PERFORM) {
         m->stats = o ? json_node_copy(answer) : json_node_new(JSON_NODE_OBJECT);
         if (!o)

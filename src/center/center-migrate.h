@@ -22,6 +22,7 @@ typedef struct {
     char *destination;        /* host-N */
     char *destination_name;
     char *destination_pool;   /* the destination's root resource pool, NULL to keep the VM's */
+    MigrationEncryption encryption; /* the VM's migrate.encryptionMode */
 } CenterMigrationSpec;
 
 void center_migration_spec_clear(CenterMigrationSpec *spec);

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include "datastore.h"
 #include "inventory.h"
+#include "migration-check.h"
 #include "qemu-argv.h"
 #include "vm-launch.h"
 
@@ -234,6 +235,19 @@ add_devices(JsonBuilder *b, Vm *vm)
     json_builder_end_object(b);
 }
 
+/* The VM's encrypted vMotion mode, VMware's migrate.encryptionMode (absent:
+ * opportunistic). A value we cannot read counts as required: whoever wrote
+ * it wanted encryption, and required is the mode that cannot leak. */
+static const char *
+vm_migrate_encryption(Vm *vm)
+{
+    const char *v = vm->vmx ? vmx_get(vm->vmx, "migrate.encryptionMode") : NULL;
+    MigrationEncryption mode = MIGRATION_ENCRYPTION_OPPORTUNISTIC;
+    if (v && !migration_encryption_from_string(v, &mode))
+        mode = MIGRATION_ENCRYPTION_REQUIRED;
+    return migration_encryption_to_string(mode);
+}
+
 JsonNode *
 vm_spec_info_json(Vm *vm)
 {
@@ -270,6 +284,7 @@ vm_spec_info_json(Vm *vm)
     add_devices(b, vm);
     g_autofree char *vmx = host_datastore_path_of(vm->host, vm->vmx_path);
     member_string(b, "vmx_path", vmx);
+    member_string(b, "migrate_encryption", vm_migrate_encryption(vm));
     json_builder_set_member_name(b, "template");
     json_builder_add_boolean_value(b, c->template);
     json_builder_set_member_name(b, "substitutions");

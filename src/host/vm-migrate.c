@@ -11,6 +11,12 @@
  * copy of the guest runs. The destination QEMU resumes the guest the moment
  * the last pages land (it is started without -S), so the hand-over adds no
  * round trip to the pause the guest sees.
+ *
+ * Encrypted vMotion: the centre hands both sides the same one-time
+ * pre-shared key ("psk" in prepare and perform). Each side writes it where
+ * QEMU's tls-creds-psk reads it (<run dir>/keys.psk, 0600), adds the
+ * credentials object and sets the migration's tls-creds before the channel
+ * opens; the file goes when the step that needed it ends.
  */
 #include "api.h"
 #include "inventory.h"
@@ -20,8 +26,14 @@
 #include "vireo-error.h"
 #include "vm-launch.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
+
+#define MIG_TLS_ID "vireo-mig-tls"
 
 typedef struct {
     Host *host;
@@ -32,6 +44,9 @@ typedef struct {
     guint tries;
     guint timer;
     gint64 started_us;
+    char *psk_identity;     /* NULL: a plain channel */
+    gboolean tls_server;
+    void (*after_tls)(gpointer op);
 } MigOp;
 
 static void
@@ -41,7 +56,68 @@ mig_op_free(MigOp *op)
     if (op->request)
         api_request_unref(op->request);
     g_free(op->listen);
+    g_free(op->psk_identity);
     g_free(op);
+}
+
+/* ---- the pre-shared key ---------------------------------------------------- */
+
+static char *
+psk_path(Vm *vm)
+{
+    return g_build_filename(vm->run_dir, "keys.psk", NULL);
+}
+
+static void
+psk_remove(Vm *vm)
+{
+    g_autofree char *path = vm ? psk_path(vm) : NULL;
+    if (path && g_unlink(path) < 0 && errno != ENOENT)
+        g_warning("%s: %s: %s", vm->id, path, g_strerror(errno));
+}
+
+static gboolean
+psk_valid(const char *s, const char *allowed, gsize min, gsize max)
+{
+    gsize n = s ? strlen(s) : 0;
+    return n >= min && n <= max && strspn(s, allowed) == n;
+}
+
+/* Takes the body's "psk" {"identity", "key"} (none: a plain channel) and
+ * writes it as QEMU reads it: "identity:hexkey", readable by us alone. */
+static gboolean
+psk_take(Vm *vm, JsonObject *body, char **identity_out, GError **error)
+{
+    JsonObject *psk = NULL;
+    if (!json_util_get_object(body, "psk", "spec", &psk, error))
+        return FALSE;
+    if (!psk)
+        return TRUE;
+    const char *identity = json_object_get_string_member_with_default(psk, "identity", NULL);
+    const char *key = json_object_get_string_member_with_default(psk, "key", NULL);
+    if (!psk_valid(identity, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._", 1, 64) ||
+        !psk_valid(key, "0123456789abcdefABCDEF", 32, 128) || strlen(key) % 2) {
+        g_set_error(error, VIREO_ERROR, VIREO_ERROR_INVALID_ARGUMENT,
+                    "psk: give an identity ([A-Za-z0-9._-], at most 64) and a key (16 to 64 bytes in hex)");
+        return FALSE;
+    }
+    g_autofree char *path = psk_path(vm);
+    g_autofree char *line = g_strdup_printf("%s:%s\n", identity, key);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    gboolean ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, line, strlen(line)) == (ssize_t)strlen(line);
+    int saved = errno;
+    memset(line, 0, strlen(line));
+    if (fd >= 0 && close(fd) < 0 && ok) {
+        ok = FALSE;
+        saved = errno;
+    }
+    if (!ok) {
+        psk_remove(vm);
+        g_set_error(error, VIREO_ERROR, VIREO_ERROR_ERROR, "cannot write %s: %s", path, g_strerror(saved));
+        return FALSE;
+    }
+    *identity_out = g_strdup(identity);
+    return TRUE;
 }
 
 static void
@@ -51,8 +127,74 @@ mig_fail(MigOp *op, const char *what, const GError *error)
                                       error->message);
     if (op->vm)
         vm_log(op->vm, "migration: %s", e->message);
+    psk_remove(op->vm);
     api_request_reply_error(op->request, e);
     mig_op_free(op);
+}
+
+/* ---- the channel's TLS (either side) --------------------------------------- */
+
+static void
+on_tls_set(GObject *source, GAsyncResult *res, gpointer data)
+{
+    MigOp *op = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, &error);
+    if (!r) {
+        mig_fail(op, "QEMU refused the migration's TLS credentials", error);
+        return;
+    }
+    op->after_tls(op);
+}
+
+static void
+on_tls_added(GObject *source, GAsyncResult *res, gpointer data)
+{
+    MigOp *op = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, &error);
+    if (!r) {
+        mig_fail(op, "QEMU could not load the pre-shared key", error);
+        return;
+    }
+    JsonNode *args = json_from_string("{\"tls-creds\": \"" MIG_TLS_ID "\"}", NULL);
+    qmp_client_execute_async(op->vm->qmp, "migrate-set-parameters", args, -1, NULL, on_tls_set, op);
+}
+
+static void
+on_tls_deleted(GObject *source, GAsyncResult *res, gpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, &error);
+    (void)r; /* none left by an earlier migration: nothing to delete */
+}
+
+/* Sets the channel up before it opens, then calls next: with the key, a
+ * tls-creds-psk object (server on the destination, client on the source)
+ * named in tls-creds; without, tls-creds "" (a QEMU that was the source of
+ * an earlier encrypted migration still names the old object). */
+static void
+tls_then(MigOp *op, gboolean server, void (*next)(gpointer op))
+{
+    QmpClient *qmp = op->vm->qmp;
+    op->after_tls = next;
+    if (!op->psk_identity) {
+        JsonNode *args = json_from_string("{\"tls-creds\": \"\"}", NULL);
+        qmp_client_execute_async(qmp, "migrate-set-parameters", args, -1, NULL, on_tls_set, op);
+        return;
+    }
+    qmp_client_execute_async(qmp, "object-del", json_from_string("{\"id\": \"" MIG_TLS_ID "\"}", NULL),
+                             -1, NULL, on_tls_deleted, NULL);
+    JsonObject *o = json_object_new();
+    json_object_set_string_member(o, "qom-type", "tls-creds-psk");
+    json_object_set_string_member(o, "id", MIG_TLS_ID);
+    json_object_set_string_member(o, "endpoint", server ? "server" : "client");
+    json_object_set_string_member(o, "dir", op->vm->run_dir);
+    if (!server)
+        json_object_set_string_member(o, "username", op->psk_identity);
+    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(node, o);
+    qmp_client_execute_async(qmp, "object-add", node, -1, NULL, on_tls_added, op);
 }
 
 static Vm *
@@ -148,6 +290,7 @@ on_incoming_address(GObject *source, GAsyncResult *res, gpointer data)
     JsonObject *o = json_object_new();
     json_object_set_string_member(o, "vm", op->vm->id);
     json_object_set_string_member(o, "uri", uri);
+    json_object_set_boolean_member(o, "encrypted", op->psk_identity != NULL);
     JsonNode *node = json_node_new(JSON_NODE_OBJECT);
     json_node_take_object(node, o);
     api_request_reply_json(op->request, 200, node);
@@ -170,6 +313,18 @@ on_incoming_started(GObject *source, GAsyncResult *res, gpointer data)
 static gboolean try_connect(gpointer data);
 
 static void
+start_incoming(gpointer data)
+{
+    MigOp *op = data;
+    g_autofree char *uri = g_strdup_printf("tcp:%s:0", op->listen);
+    JsonObject *args = json_object_new();
+    json_object_set_string_member(args, "uri", uri);
+    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(node, args);
+    qmp_client_execute_async(op->vm->qmp, "migrate-incoming", node, -1, NULL, on_incoming_started, op);
+}
+
+static void
 on_dest_qmp(GObject *source, GAsyncResult *res, gpointer data)
 {
     MigOp *op = data;
@@ -185,12 +340,7 @@ on_dest_qmp(GObject *source, GAsyncResult *res, gpointer data)
         return;
     }
     vm_power_attach_channels(op->vm, qmp);
-    g_autofree char *uri = g_strdup_printf("tcp:%s:0", op->listen);
-    JsonObject *args = json_object_new();
-    json_object_set_string_member(args, "uri", uri);
-    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
-    json_node_take_object(node, args);
-    qmp_client_execute_async(qmp, "migrate-incoming", node, -1, NULL, on_incoming_started, op);
+    tls_then(op, TRUE, start_incoming);
 }
 
 static gboolean
@@ -235,10 +385,14 @@ mig_prepare(ApiRequest *request, gpointer data)
     }
     vm->migration = g_strdup(mid);
     vm->migration_source = FALSE;
+    g_autofree char *identity = NULL;
     g_autoptr(VmLaunch) launch = vm_launch_prepare(vm, TRUE, &error);
+    if (launch && !psk_take(vm, o, &identity, &error))
+        g_clear_pointer(&launch, vm_launch_free);
     g_autofree char *log = g_build_filename(vm->dir, "vmware.log", NULL);
     QemuProcess *process = launch ? qemu_process_spawn(vm_launch_argv(launch), log, &error) : NULL;
     if (!process) {
+        psk_remove(vm);
         vm_end_operation(vm);
         vm_manager_unregister(host, vm, NULL);
         api_request_reply_error(request, error);
@@ -250,6 +404,7 @@ mig_prepare(ApiRequest *request, gpointer data)
     op->host = host;
     op->vm = vm;
     op->request = api_request_ref(request);
+    op->psk_identity = g_steal_pointer(&identity);
     op->listen = g_strdup(host->config->vmotion_address ? host->config->vmotion_address
                                                          : host->config->listen_address);
     op->timer = g_timeout_add(50, try_connect, op);
@@ -270,6 +425,8 @@ reply_stats(MigOp *op, JsonObject *info)
     json_object_set_int_member(r, "transferred_bytes", ram ? json_object_get_int_member_with_default(ram, "transferred", 0) : 0);
     json_object_set_int_member(r, "ram_bytes", ram ? json_object_get_int_member_with_default(ram, "total", 0) : 0);
     json_object_set_int_member(r, "dirty_sync_count", ram ? json_object_get_int_member_with_default(ram, "dirty-sync-count", 0) : 0);
+    json_object_set_boolean_member(r, "encrypted", op->psk_identity != NULL);
+    psk_remove(op->vm);
     vm_log(op->vm, "migration %s: copy complete (total %" G_GINT64_FORMAT " ms, downtime %" G_GINT64_FORMAT " ms)",
            op->vm->migration, json_object_get_int_member(r, "total_time_ms"),
            json_object_get_int_member(r, "downtime_ms"));
@@ -337,6 +494,18 @@ on_parameters(GObject *source, GAsyncResult *res, gpointer data)
     (void)r; /* a refused parameter leaves QEMU's default: not fatal */
 }
 
+/* op->listen holds the destination's uri on the source. */
+static void
+start_migrate(gpointer data)
+{
+    MigOp *op = data;
+    JsonObject *args = json_object_new();
+    json_object_set_string_member(args, "uri", op->listen);
+    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(node, args);
+    qmp_client_execute_async(op->vm->qmp, "migrate", node, -1, NULL, on_migrate, op);
+}
+
 static void
 mig_perform(ApiRequest *request, gpointer data)
 {
@@ -358,19 +527,23 @@ mig_perform(ApiRequest *request, gpointer data)
                                                      "this host is not the source of migration %s", vm->migration));
         return;
     }
+    g_autofree char *identity = NULL;
+    if (!psk_take(vm, o, &identity, &error)) {
+        api_request_reply_error(request, error);
+        return;
+    }
     MigOp *op = g_new0(MigOp, 1);
     op->host = data;
     op->vm = vm;
     op->request = api_request_ref(request);
-    vm_log(vm, "migration %s: perform to %s (downtime budget %" G_GINT64_FORMAT " ms)", vm->migration, uri, downtime);
+    op->psk_identity = g_steal_pointer(&identity);
+    op->listen = g_strdup(uri);
+    vm_log(vm, "migration %s: perform to %s (downtime budget %" G_GINT64_FORMAT " ms, %s)", vm->migration, uri,
+           downtime, op->psk_identity ? "encrypted" : "not encrypted");
     g_autofree char *params = g_strdup_printf("{\"downtime-limit\": %" G_GINT64_FORMAT "}", CLAMP(downtime, 1, 60000));
     qmp_client_execute_async(vm->qmp, "migrate-set-parameters", json_from_string(params, NULL), -1, NULL,
                              on_parameters, NULL);
-    JsonObject *args = json_object_new();
-    json_object_set_string_member(args, "uri", uri);
-    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
-    json_node_take_object(node, args);
-    qmp_client_execute_async(vm->qmp, "migrate", node, -1, NULL, on_migrate, op);
+    tls_then(op, FALSE, start_migrate);
 }
 
 /* ---- finish (destination) ------------------------------------------------ */
@@ -386,11 +559,17 @@ on_announced(GObject *source, GAsyncResult *res, gpointer data)
     Vm *vm = op->vm;
     vm->power_state = VM_POWER_STATE_POWERED_ON;
     vm_log(vm, "migration %s: finished; the VM runs here", vm->migration);
+    psk_remove(vm);
     g_clear_pointer(&vm->migration, g_free);
     vm_end_operation(vm);
     api_request_reply_empty(op->request, 204);
     mig_op_free(op);
 }
+
+#define FINISH_WAIT_MS 50
+#define FINISH_WAIT_TRIES 200   /* 10 s */
+
+static gboolean query_dest_status(gpointer data);
 
 static void
 on_dest_status(GObject *source, GAsyncResult *res, gpointer data)
@@ -399,6 +578,12 @@ on_dest_status(GObject *source, GAsyncResult *res, gpointer data)
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, &error);
     const char *status = r ? json_object_get_string_member_with_default(json_node_get_object(r), "status", "") : "";
+    /* The source reports the copy complete once it has sent the last
+     * bytes; over TLS the destination may still be reading them. */
+    if (g_str_equal(status, "inmigrate") && ++op->tries < FINISH_WAIT_TRIES) {
+        op->timer = g_timeout_add(FINISH_WAIT_MS, query_dest_status, op);
+        return;
+    }
     if (!g_str_equal(status, "running")) {
         g_autoptr(GError) e = error ? g_error_copy(error)
                                     : g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "the guest is %s, not running", status);
@@ -407,6 +592,20 @@ on_dest_status(GObject *source, GAsyncResult *res, gpointer data)
     }
     JsonNode *args = json_from_string("{\"initial\": 50, \"max\": 550, \"rounds\": 5, \"step\": 100}", NULL);
     qmp_client_execute_async(op->vm->qmp, "announce-self", args, -1, NULL, on_announced, op);
+}
+
+static gboolean
+query_dest_status(gpointer data)
+{
+    MigOp *op = data;
+    op->timer = 0;
+    if (!op->vm->qmp) {
+        g_autoptr(GError) e = g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "the destination QEMU went away");
+        mig_fail(op, "finish", e);
+        return G_SOURCE_REMOVE;
+    }
+    qmp_client_execute_async(op->vm->qmp, "query-status", NULL, -1, NULL, on_dest_status, op);
+    return G_SOURCE_REMOVE;
 }
 
 static void
@@ -425,7 +624,7 @@ mig_finish(ApiRequest *request, gpointer data)
     op->host = data;
     op->vm = vm;
     op->request = api_request_ref(request);
-    qmp_client_execute_async(vm->qmp, "query-status", NULL, -1, NULL, on_dest_status, op);
+    query_dest_status(op);
 }
 
 /* ---- confirm (source) and cancel (either) --------------------------------- */
@@ -457,31 +656,75 @@ mig_confirm(ApiRequest *request, gpointer data)
         return;
     }
     vm_log(vm, "migration %s: confirmed; stopping the source copy", vm->migration);
+    psk_remove(vm);
     vm_end_operation(vm);
     vm_power_stop(vm, on_source_gone, api_request_ref(request));
+}
+
+/* The source's `cont` after a cancel, retried while the destination QEMU
+ * (killed, but not yet gone) still holds the disk lock. The VM is looked up
+ * again each time: it may have been unregistered meanwhile. */
+typedef struct {
+    Host *host;
+    char *vm;
+    guint tries;
+} Resume;
+
+#define RESUME_TRIES 50
+#define RESUME_WAIT_MS 100
+
+static gboolean resume_source(gpointer data);
+
+static Resume *
+resume_new(Host *host, Vm *vm)
+{
+    Resume *rs = g_new0(Resume, 1);
+    rs->host = host;
+    rs->vm = g_strdup(vm->id);
+    return rs;
 }
 
 static void
 on_resumed(GObject *source, GAsyncResult *res, gpointer data)
 {
-    Vm *vm = data;
+    Resume *rs = data;
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, &error);
-    if (!r)
+    Vm *vm = vm_manager_lookup(rs->host, rs->vm, NULL);
+    if (!r && vm && ++rs->tries < RESUME_TRIES) {
+        g_timeout_add(RESUME_WAIT_MS, resume_source, rs);
+        return;
+    }
+    if (!r && vm)
         vm_log(vm, "migration cancelled, but the source could not resume: %s", error->message);
+    g_free(rs->vm);
+    g_free(rs);
+}
+
+static gboolean
+resume_source(gpointer data)
+{
+    Resume *rs = data;
+    Vm *vm = vm_manager_lookup(rs->host, rs->vm, NULL);
+    if (vm && vm->qmp) {
+        qmp_client_execute_async(vm->qmp, "cont", NULL, -1, NULL, on_resumed, rs);
+    } else {
+        g_free(rs->vm);
+        g_free(rs);
+    }
+    return G_SOURCE_REMOVE;
 }
 
 static void
 on_cancelled(GObject *source, GAsyncResult *res, gpointer data)
 {
-    Vm *vm = data;
+    Resume *rs = data;
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, &error);
     /* A copy that completed left the guest paused; the centre cancels the
      * destination first, and QEMU's disk lock refuses `cont` while another
      * QEMU holds the disk. */
-    if (vm->qmp)
-        qmp_client_execute_async(vm->qmp, "cont", NULL, -1, NULL, on_resumed, vm);
+    resume_source(rs);
 }
 
 static void
@@ -495,9 +738,10 @@ mig_cancel(ApiRequest *request, gpointer data)
     vm_log(vm, "migration %s: cancelled on the %s", vm->migration, vm->migration_source ? "source" : "destination");
     g_clear_pointer(&vm->migration, g_free);
     vm_end_operation(vm);
+    psk_remove(vm);
     if (vm->migration_source) {
         if (vm->qmp)
-            qmp_client_execute_async(vm->qmp, "migrate_cancel", NULL, -1, NULL, on_cancelled, vm);
+            qmp_client_execute_async(vm->qmp, "migrate_cancel", NULL, -1, NULL, on_cancelled, resume_new(host, vm));
     } else {
         vm->stop_requested = TRUE;
         if (vm->process)
