@@ -82,8 +82,10 @@ t_eq "the capture on esx-b saw the migration ($n packets)" 1 "$([ "$n" -gt 1000 
 t_check "... with no QEVM magic in it" bash -c "! grep -qa QEVM '$T_STATE/enc.pcap'"
 t_match "the VmMigratedEvent says encrypted" "with vMotion \(encrypted\)" \
     "$(capi_body GET "/api/vireo/events?object=$VM" | jq -r '[.[] | select(.type == "VmMigratedEvent")][0].message')"
-t_eq "neither the task nor the events carry a key" 0 \
-    "$( (echo "$enc"; capi_body GET "/api/vireo/events?object=$VM") | grep -ci 'psk\|"key"')"
+# The key is 64 hex digits: none in the task, the events or any log.
+t_eq "no key in the task, the events, or the centre's, hosts' and VM's logs" 0 \
+    "$( (echo "$enc"; capi_body GET "/api/vireo/events?object=$VM"; cat "$T_STATE"/*/*.log "$VMX" "${VMX%/*}/vmware.log") |
+        grep -caiE '[0-9a-f]{64}')"
 t_check "no keys.psk is left on either host" t_wait 5 no_psk_left
 t_check "exactly one QEMU runs the guest, on esx-b" t_wait 15 one_qemu_on esx-b
 t_check "the guest runs on (tools RUNNING)" t_wait 30 tools_running
