@@ -243,9 +243,36 @@ vm_power_recover(Vm *vm)
 static void start_fail(PowerOp *op, const char *what, GError *error);
 
 static void
+on_set_link(GObject *source, GAsyncResult *res, gpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, &error);
+    if (!r)
+        g_warning("set_link %s: %s", (const char *)data, error->message);
+    g_free(data);
+}
+
+/* A NIC not connected at power-on has its device but no link, as a vSphere
+ * adapter with "Connect at power on" unticked. */
+static void
+disconnect_unconnected_nics(Vm *vm)
+{
+    for (guint i = 0; i < vm->config->nics->len; i++) {
+        const VmNic *nic = g_ptr_array_index(vm->config->nics, i);
+        if (nic->start_connected)
+            continue;
+        g_autofree char *args = g_strdup_printf("{\"name\": \"ethernet%d\", \"up\": false}", nic->index);
+        qmp_client_execute_async(vm->qmp, "set_link", json_from_string(args, NULL), -1, NULL,
+                                 on_set_link, g_strdup_printf("ethernet%d", nic->index));
+    }
+}
+
+static void
 started(PowerOp *op)
 {
     Vm *vm = op->vm;
+    if (op->fd < 0)
+        disconnect_unconnected_nics(vm);
     vm->power_state = VM_POWER_STATE_POWERED_ON;
     g_clear_pointer(&vm->power_state_reason, g_free);
     if (op->fd >= 0) {
