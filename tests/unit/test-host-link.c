@@ -1186,6 +1186,9 @@ make_certificate(const char *name)
 int
 main(int argc, char **argv)
 {
+    /* One request worker, so the re-login test sees its requests in order
+     * on one session (the daemon runs several). */
+    g_setenv("VIREO_HOST_LINK_WORKERS", "1", TRUE);
     g_test_init(&argc, &argv, NULL);
     cert_dir = g_dir_make_tmp("vireo-host-link-XXXXXX", NULL);
     host_cert = make_certificate("host.pem");
