@@ -38,10 +38,12 @@ command -v socat >/dev/null || apt-get install -y -qq socat >/dev/null
 P=mg$((RANDOM % 100)) N=$((100 + (RANDOM % 70) * 2))
 STATE=$(mktemp -d /tmp/vireo-bench.XXXXXX)
 PASSWORD=bench-$RANDOM-$RANDOM
-PIDS=()
+# Processes started here (QEMUs, loggers, pollers), also from the $(...)
+# subshells the runs are measured in: killed on exit.
+track() { echo "$1" >>"$STATE/pids"; }
 cleanup() {
     local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in $(cat "$STATE/pids" 2>/dev/null); do kill "$p" 2>/dev/null; done
     lab_down "$P" "$STATE" esx-a esx-b center >/dev/null 2>&1
     if [ -n "${VIREO_BENCH_KEEP:-}" ]; then echo "state kept in $STATE"; else rm -rf "$STATE"; fi
 }
@@ -73,7 +75,7 @@ max_gap() {   # FROM FILES...
 }
 # Workload running with at least one full pass in FILE (or no workload asked).
 workload_ready() { [ "$2" = 0 ] && [ -s "$1" ] || awk -v m="$2" '$3 == m && $4 >= 1 {ok=1} END {exit !ok}' "$1"; }
-wait_for() { local i; for i in $(seq 1 "$1"); do "${@:2}" && return 0; sleep 0.5; done; return 1; }
+wait_for() { local _; for _ in $(seq 1 "$1"); do "${@:2}" && return 0; sleep 0.5; done; return 1; }
 
 # --- plain QEMU ---------------------------------------------------------------
 qemu_args() {   # DIR NAME — the guest as a plain QEMU; the same devices hostd gives it, minus the NIC
@@ -92,28 +94,37 @@ qmp() {   # SOCKET JSON
     { echo '{"execute":"qmp_capabilities"}'; echo "$2"; sleep 0.3; } |
         socat - "UNIX-CONNECT:$1" | grep -E '"(return|error)"' | tail -1
 }
+dst_running() { [ "$(qmp "$1/dst.qmp" '{"execute":"query-status"}' | jq -r .return.status)" = running ]; }
+# Logs the heartbeats of an agent port (appending); OUT.socat has socat's pid.
+agent_log() {   # SOCKET OUT
+    ( socat -u "UNIX-CONNECT:$1" - 2>/dev/null & echo $! >"$2.socat"; wait ) | hb_fields | stamp >>"$2" &
+    track $!
+    sleep 0.2
+    track "$(cat "$2.socat")"
+}
 plain_run() {   # MIB → prints "total_ms downtime_ms transferred ram converged gap errors"
-    local mib=$1 d="$STATE/plain-$1" port=$((20000 + RANDOM % 20000)) src dst t0 st info i conv=0
+    local mib=$1 d="$STATE/plain-$1" port=$((20000 + RANDOM % 20000)) src dst t0 st info conv=0
     mkdir -p "$d"
+    : >"$d/src.hb"; : >"$d/dst.hb"
     cp --sparse=always "$TEMPLATE/vireo-template-flat.vmdk" "$d/disk.raw"
     echo "{\"workload_mib\":$mib}" >"$d/cust.json"
     # shellcheck disable=SC2046
     setsid qemu-system-x86_64 $(qemu_args "$d" src) >"$d/src.log" 2>&1 & src=$!
-    PIDS+=("$src")
+    track "$src"
     wait_for 40 test -S "$d/src.agent" || { log "plain: QEMU did not start"; return 1; }
-    (socat -u "UNIX-CONNECT:$d/src.agent" - | hb_fields | stamp >"$d/src.hb") & PIDS+=($!)
+    agent_log "$d/src.agent" "$d/src.hb"
     wait_for 300 workload_ready "$d/src.hb" "$mib" || { log "plain: no heartbeat with the workload"; return 1; }
     sleep "$WARMUP"
     # shellcheck disable=SC2046
     setsid qemu-system-x86_64 $(qemu_args "$d" dst) -incoming "tcp:127.0.0.1:$port" >"$d/dst.log" 2>&1 & dst=$!
-    PIDS+=("$dst")
+    track "$dst"
     wait_for 40 test -S "$d/dst.agent" || { log "plain: destination QEMU did not start"; return 1; }
     sleep 1
     qmp "$d/src.qmp" '{"execute":"query-migrate-parameters"}' |
         jq -r '.return | "# plain QEMU defaults: downtime-limit \(.["downtime-limit"]) ms, max-bandwidth \(.["max-bandwidth"] / 1048576) MiB/s"' >&2
     t0=$EPOCHREALTIME
     qmp "$d/src.qmp" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"tcp:127.0.0.1:$port\"}}" >"$d/migrate.out"
-    for i in $(seq 1 $((LIMIT * 2))); do
+    for _ in $(seq 1 $((LIMIT * 2))); do
         info=$(qmp "$d/src.qmp" '{"execute":"query-migrate"}')
         st=$(echo "$info" | jq -r '.return.status // "error"')
         case $st in completed) conv=1; break ;; failed|error|cancelled) break ;; esac
@@ -128,7 +139,13 @@ plain_run() {   # MIB → prints "total_ms downtime_ms transferred ram converged
         # The destination's agent port is opened once the guest runs there,
         # as hostd does at finish (a client connected during the incoming
         # migration was not always seen by the guest).
-        (socat -u "UNIX-CONNECT:$d/dst.agent" - | hb_fields | stamp >"$d/dst.hb") & PIDS+=($!)
+        wait_for 20 dst_running "$d"
+        agent_log "$d/dst.agent" "$d/dst.hb"
+        if ! wait_for 6 test -s "$d/dst.hb"; then
+            log "plain: no heartbeat on the destination's agent port after 3 s; connecting again"
+            kill "$(cat "$d/dst.hb.socat")" 2>/dev/null
+            agent_log "$d/dst.agent" "$d/dst.hb"
+        fi
         sleep 4
     fi
     touch "$d/dst.hb"
@@ -164,7 +181,8 @@ for mib in "${SET_LIST[@]}"; do   # registered before the centre starts: it impo
         "{\"datastore\":\"shared\",\"path\":\"mig-$mib/mig-$mib.vmx\",\"name\":\"mig-$mib\"}" >/dev/null
 done
 export LAB_CENTER_STATE=$STATE LAB_CENTER_PASSWORD=$PASSWORD
-export LAB_CENTER_URL="https://$(lab_center_addr "$N"):$LAB_PORT"
+LAB_CENTER_URL="https://$(lab_center_addr "$N"):$LAB_PORT"
+export LAB_CENTER_URL
 lab_center_up "$N" "$STATE" "$PASSWORD" >/dev/null || exit 1
 DC=$(lab_center_api POST /api/vcenter/datacenter '{"name":"dc1"}' | tr -d '"')
 HF=$(lab_center_api GET "/api/vcenter/datacenter/$DC" | jq -r .host_folder)
@@ -193,18 +211,18 @@ poll_tools() {   # NAME OUT
 task_status() { lab_center_api GET "/api/cis/tasks/$1" | jq -r .status; }
 task_ended() { [ "$(task_status "$1")" != RUNNING ]; }
 vireo_run() {   # MIB → the same fields as plain_run
-    local mib=$1 d="$STATE/vireo-$1" vm task info st poller t0 i conv=0 gap errs
+    local mib=$1 d="$STATE/vireo-$1" vm task info st poller t0 conv=0 gap errs
     mkdir -p "$d"
     : >"$d/tools.hb"
     vm=$(lab_center_api GET "/api/vcenter/vm?names=mig-$mib" | jq -r '.[0].vm')
     lab_center_api POST "/api/vcenter/vm/$vm/power?action=start" >/dev/null || { log "vireo: power on failed"; return 1; }
-    poll_tools "mig-$mib" "$d/tools.hb" & poller=$!; PIDS+=("$poller")
+    poll_tools "mig-$mib" "$d/tools.hb" & poller=$!; track "$poller"
     wait_for 300 workload_ready "$d/tools.hb" "$mib" || { log "vireo: no heartbeat with the workload"; return 1; }
     sleep "$WARMUP"
     t0=$EPOCHREALTIME
     task=$(lab_center_api POST "/api/vcenter/vm/$vm?action=relocate&vmw-task=true" \
         "{\"placement\":{\"host\":\"$HB\"}}" | tr -d '"')
-    for i in $(seq 1 $((LIMIT * 4))); do
+    for _ in $(seq 1 $((LIMIT * 4))); do
         info=$(lab_center_api GET "/api/cis/tasks/$task")
         st=$(echo "$info" | jq -r .status)
         case $st in SUCCEEDED) conv=1; break ;; FAILED) break ;; esac
