@@ -87,7 +87,7 @@ qemu_args() {   # DIR NAME — the guest as a plain QEMU; the same devices hostd
         -fw_cfg "name=opt/org.vireo/customization,file=$1/cust.json" \
         -device virtio-serial-pci -chardev "socket,id=t,path=$1/$2.agent,server=on,wait=off" \
         -device virtserialport,chardev=t,name=org.vireo.tools.0 \
-        -qmp "unix:$1/$2.qmp,server=on,wait=off"
+        -qmp "unix:$1/$2.qmp,server=on,wait=off" -serial "file:$1/$2.serial"
 }
 # One QMP command on a fresh connection; prints the "return" or "error" line.
 qmp() {   # SOCKET JSON
