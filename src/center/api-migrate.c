@@ -1,6 +1,7 @@
 /* api-migrate.c — POST /api/vcenter/vm/{vm}?action=relocate on the centre:
  * vSphere's RelocateVM_Task for a running VM to another host on shared
- * storage (vMotion), and its dry run (check_only=true). It authorizes the
+ * storage (vMotion), and its dry run (check_only=true), or to another
+ * datastore of its host (Storage vMotion, forwarded to the host). It authorizes the
  * request, reads what the compatibility check needs from the inventory and
  * both hosts, runs migration_check() and hands an accepted migration to
  * center-migrate.c.
@@ -66,38 +67,45 @@ other_member(JsonObject *o, const char *allowed)
     return NULL;
 }
 
-/* The destination host id of the body; every other placement member is a
- * migration not built yet. NULL and an error when the body is wrong. */
-static const char *
-relocate_destination(JsonNode *body, GError **error)
+/* placement.host and placement.datastore of the body (borrowed, either may
+ * be NULL, not both); every other member is a migration not built yet.
+ * FALSE and an error when the body is wrong. */
+static gboolean
+relocate_placement(JsonNode *body, const char **host, const char **datastore, GError **error)
 {
     JsonObject *spec = body ? json_util_expect_object(body, "body", error) : NULL;
     JsonObject *placement = NULL;
-    const char *host = NULL;
-    const char *other;
 
+    *host = *datastore = NULL;
     if (body && !spec)
-        return NULL;
+        return FALSE;
     if (spec && !json_util_get_object(spec, "placement", "spec", &placement, error))
-        return NULL;
-    if (spec && (other = other_member(spec, "placement"))) {
+        return FALSE;
+    if (spec && other_member(spec, "placement")) {
         g_set_error(error, VIREO_ERROR, VIREO_ERROR_UNSUPPORTED,
                     "not built yet: relocate with \"%s\"; only placement.host (vMotion on shared "
-                    "storage) is", other);
-        return NULL;
+                    "storage) and placement.datastore (Storage vMotion) are", other_member(spec, "placement"));
+        return FALSE;
     }
-    if (placement && (other = other_member(placement, "host"))) {
-        g_set_error(error, VIREO_ERROR, VIREO_ERROR_UNSUPPORTED,
-                    "not built yet: placement.%s (Storage vMotion, cold migration, or a move to "
-                    "another folder, pool or cluster); give placement.host alone", other);
-        return NULL;
-    }
-    if (placement && !json_util_get_string(placement, "host", "spec.placement", &host, error))
-        return NULL;
-    if (!host)
+    g_autoptr(GList) members = placement ? json_object_get_members(placement) : NULL;
+    for (GList *l = members; l; l = l->next)
+        if (!g_str_equal(l->data, "host") && !g_str_equal(l->data, "datastore")) {
+            g_set_error(error, VIREO_ERROR, VIREO_ERROR_UNSUPPORTED,
+                        "not built yet: placement.%s (cold migration, or a move to another folder, "
+                        "pool or cluster); give placement.host or placement.datastore",
+                        (const char *)l->data);
+            return FALSE;
+        }
+    if (placement && (!json_util_get_string(placement, "host", "spec.placement", host, error) ||
+                      !json_util_get_string(placement, "datastore", "spec.placement", datastore, error)))
+        return FALSE;
+    if (!*host && !*datastore) {
         g_set_error(error, VIREO_ERROR, VIREO_ERROR_INVALID_ARGUMENT,
-                    "give the destination host: {\"placement\": {\"host\": \"host-N\"}}");
-    return host;
+                    "give the destination: {\"placement\": {\"host\": \"host-N\"}} or "
+                    "{\"placement\": {\"datastore\": \"datastore-N\"}}");
+        return FALSE;
+    }
+    return TRUE;
 }
 
 /* The root pool a VM moved to host lands in: its cluster's, or the
@@ -442,17 +450,11 @@ relocate_gather(Relocate *r)
 /* The checks that need no host: the objects, the privileges, the source's
  * link and the VM's lock. FALSE when the request was answered. */
 static gboolean
-relocate_prepare(Relocate *r)
+relocate_prepare(Relocate *r, const char *host)
 {
     Center *c = r->c;
-    g_autoptr(GError) error = NULL;
-    const char *host = relocate_destination(api_request_body(r->request), &error);
     g_autofree char *source = NULL;
 
-    if (!host) {
-        api_request_reply_error(r->request, error);
-        return FALSE;
-    }
     r->destination = store_object_get(c->store, host, NULL);
     if (!r->destination || !g_str_equal(r->destination->kind, STORE_KIND_HOST) ||
         !center_can_see(c, api_request_user(r->request), r->destination->id)) {
@@ -481,19 +483,168 @@ relocate_prepare(Relocate *r)
     return TRUE;
 }
 
+/* ---- Storage vMotion: the VM's disks to another datastore of its host ------------ */
+
+typedef struct {
+    Center *c;
+    CenterTask *task;
+    char *vm;
+    char *user;
+    char *datastore;           /* the centre's id */
+    char *datastore_name;      /* as the host knows it */
+} StorageMove;
+
+static void
+storage_move_free(StorageMove *s)
+{
+    g_free(s->vm);
+    g_free(s->user);
+    g_free(s->datastore);
+    g_free(s->datastore_name);
+    g_free(s);
+}
+
+static void
+on_storage_moved(HostLink *link, guint status, JsonNode *answer, const GError *error, gpointer data)
+{
+    StorageMove *s = data;
+    const char *task = center_task_id(s->task);
+
+    if (error) {
+        center_event(s->c, s->user, s->vm, "VmFailedMigrateEvent", TRUE, task, "storage move to %s failed: %s",
+                     s->datastore_name, error->message);
+        center_task_fail(s->task, error);
+    } else {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, STORE_ATTR_VM_DATASTORE);
+        json_builder_add_string_value(b, s->datastore);
+        json_builder_end_object(b);
+        g_autoptr(JsonNode) root = json_builder_get_root(b);
+        g_autofree char *attrs = json_to_string(root, FALSE);
+        g_autoptr(GError) store_error = NULL;
+        if (!store_object_set_attrs(s->c->store, s->vm, attrs, TRUE, &store_error))
+            g_warning("storage move %s: the inventory still places %s's files elsewhere: %s", task, s->vm,
+                      store_error->message);
+        center_event(s->c, s->user, s->vm, "VmMigratedEvent", FALSE, task, "storage moved to %s",
+                     s->datastore_name);
+        center_task_succeed(s->task, 204, NULL);
+    }
+    center_vm_unlock(s->c, s->vm);
+    storage_move_free(s);
+}
+
+/* The datastore id, when it is one the user sees and vm's host mounts;
+ * NULL with the request answered otherwise. */
+static StoreObject *
+storage_target(Center *c, ApiRequest *request, const StoreObject *vm, const char *host, const char *id)
+{
+    g_autoptr(StoreObject) ds = store_object_get(c->store, id, NULL);
+    if (!ds || !g_str_equal(ds->kind, STORE_KIND_DATASTORE) ||
+        !center_can_see(c, api_request_user(request), ds->id)) {
+        center_reply_error(request, VIREO_ERROR_NOT_FOUND, "no datastore '%s'", id);
+        return NULL;
+    }
+    g_autoptr(GPtrArray) mounts = store_mount_list(c->store, host, ds->id, NULL);
+    const StoreMount *mount = mounts && mounts->len ? g_ptr_array_index(mounts, 0) : NULL;
+    if (!mount || !mount->accessible) {
+        g_autoptr(StoreObject) h = store_object_get(c->store, host, NULL);
+        center_reply_error(request, VIREO_ERROR_INVALID_ARGUMENT,
+                           "datastore %s is not %s on host %s of VM %s; Storage vMotion moves disks "
+                           "between datastores of the VM's host", ds->name,
+                           mount ? "accessible" : "mounted", h ? h->name : host, vm->name);
+        return NULL;
+    }
+    return g_steal_pointer(&ds);
+}
+
+/* Checks, authorizes, locks and forwards a Storage vMotion to the VM's host:
+ * its relocate with the datastore's name (the centre names a datastore as
+ * the host that reported it first, one name for every mount). */
+static void
+storage_relocate(Center *c, ApiRequest *request, const StoreObject *vm, const char *host, const char *id)
+{
+    g_autofree char *state = store_object_attr_string(vm, "power_state");
+    g_autofree char *host_vm = store_object_attr_string(vm, STORE_ATTR_VM_HOST_REF);
+    g_autoptr(StoreObject) ds = storage_target(c, request, vm, host, id);
+
+    if (!ds)
+        return;
+    if (!center_authorize(c, request, vm->id, "Resource.HotMigrate") ||
+        !center_authorize(c, request, ds->id, "Datastore.AllocateSpace"))
+        return;
+    if (g_strcmp0(api_request_query(request, "check_only"), "true") == 0) {
+        center_reply_error(request, VIREO_ERROR_UNSUPPORTED, "not built yet: check_only for Storage vMotion");
+        return;
+    }
+    if (g_strcmp0(state, "POWERED_ON") != 0) {
+        center_reply_error(request, VIREO_ERROR_UNSUPPORTED,
+                           "not built yet: cold migration — VM %s is %s, and only a running VM's "
+                           "disks can move today (Storage vMotion); power it on first",
+                           vm->name, state ? state : "in no known state");
+        return;
+    }
+    if (!host_vm || !host_connected(c, host)) {
+        center_reply_error(request, VIREO_ERROR_SERVICE_UNAVAILABLE,
+                           "host of VM %s is not connected; try again when it is", vm->name);
+        return;
+    }
+    if (!center_vm_lock(c, request, vm->id, NULL))
+        return;
+    CenterTask *task = center_task_begin(c, request, "vm.relocate.storage", "VirtualMachine", vm->id);
+    if (!task) {
+        center_vm_unlock(c, vm->id);
+        return;
+    }
+    center_vm_lock_set_task(c, vm->id, task);
+    StorageMove *s = g_new0(StorageMove, 1);
+    *s = (StorageMove){ c, task, g_strdup(vm->id), g_strdup(api_request_user(request)), g_strdup(ds->id),
+                        g_strdup(ds->name) };
+    g_autofree char *seg = g_uri_escape_string(host_vm, NULL, TRUE);
+    g_autofree char *path = g_strdup_printf("/api/vcenter/vm/%s?action=relocate", seg);
+    JsonObject *placement = json_object_new();
+    json_object_set_string_member(placement, "datastore", ds->name);
+    JsonObject *body = json_object_new();
+    json_object_set_object_member(body, "placement", placement);
+    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(node, body);
+    host_link_request(center_host_link(c, host, NULL), "POST", path, node, on_storage_moved, s);
+}
+
 static void
 vm_relocate(ApiRequest *request, gpointer data)
 {
     Center *c = data;
+    g_autoptr(GError) error = NULL;
+    const char *host = NULL, *datastore = NULL;
     g_autoptr(StoreObject) vm = center_lookup(c, request, "vm", STORE_KIND_VM);
     if (!vm)
         return;
+    if (!relocate_placement(api_request_body(request), &host, &datastore, &error)) {
+        api_request_reply_error(request, error);
+        return;
+    }
+    g_autofree char *current = store_object_attr_string(vm, STORE_ATTR_VM_HOST);
+    if (datastore && host && g_strcmp0(host, current) != 0) {
+        center_reply_error(request, VIREO_ERROR_UNSUPPORTED,
+                           "not built yet: vMotion + Storage vMotion (a new host and datastore at once); "
+                           "move the VM's disks, then the VM, in two relocates");
+        return;
+    }
+    if (datastore) {
+        if (!current)
+            center_reply_error(request, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
+                               "VM %s is on no managed host", vm->name);
+        else
+            storage_relocate(c, request, vm, current, datastore);
+        return;
+    }
     g_autoptr(Relocate) r = g_new0(Relocate, 1);
     r->c = c;
     r->request = api_request_ref(request);
     r->vm = g_steal_pointer(&vm);
     r->check_only = g_strcmp0(api_request_query(request, "check_only"), "true") == 0;
-    if (!relocate_prepare(r))
+    if (!relocate_prepare(r, host))
         return;
     relocate_gather(g_steal_pointer(&r));
 }

@@ -1,6 +1,7 @@
 /* cmd-vm-migrate.c — `vireo vm migrate VM --host HOST`: vMotion of a running
  * VM to another host through vireo-centerd (a task with a progress bar), or
- * with --check the centre's compatibility report without moving anything.
+ * with --check the centre's compatibility report without moving anything;
+ * `--datastore DS`: Storage vMotion of its disks to another datastore of its host.
  */
 #include "cli.h"
 
@@ -8,6 +9,7 @@
 
 typedef struct {
     char *host;
+    char *datastore;
     gboolean check;
     gboolean async;
 } VmMigrateOptions;
@@ -18,6 +20,8 @@ vm_migrate_entries(gpointer options, GArray *entries)
     VmMigrateOptions *o = options;
 
     CLI_OPTION(entries, "host", G_OPTION_ARG_STRING, &o->host, "the destination host (path, id or name)", "HOST");
+    CLI_OPTION(entries, "datastore", G_OPTION_ARG_STRING, &o->datastore,
+               "move the disks to this datastore of the VM's host (Storage vMotion; path, id or name)", "DS");
     CLI_OPTION(entries, "check", G_OPTION_ARG_NONE, &o->check,
                "only check: list every reason the move would fail, move nothing", NULL);
     CLI_OPTION(entries, "async", G_OPTION_ARG_NONE, &o->async, "print the task id and return at once", NULL);
@@ -76,7 +80,7 @@ vm_migrate_check(CliContext *ctx, const char *vm, const char *path, JsonNode *bo
 }
 
 static void
-vm_migrate_print_done(CliContext *ctx, const char *vm, const char *host, JsonNode *stats)
+vm_migrate_print_done(CliContext *ctx, const char *vm, const VmMigrateOptions *opts, JsonNode *stats)
 {
     JsonObject *o = stats && JSON_NODE_HOLDS_OBJECT(stats) ? json_node_get_object(stats) : NULL;
 
@@ -85,7 +89,10 @@ vm_migrate_print_done(CliContext *ctx, const char *vm, const char *host, JsonNod
             cli_json_append(ctx->out, stats);
         return;
     }
-    g_string_append_printf(ctx->out, "Migrated %s to %s.\n", vm, host);
+    if (opts->host)
+        g_string_append_printf(ctx->out, "Migrated %s to %s.\n", vm, opts->host);
+    else
+        g_string_append_printf(ctx->out, "Moved the disks of %s to %s.\n", vm, opts->datastore);
     if (o) {
         g_autofree char *moved = cli_size_format((guint64)MAX(cli_json_int(o, "transferred_bytes"), 0));
         g_string_append_printf(ctx->out,
@@ -103,13 +110,15 @@ vm_migrate_run(CliContext *ctx, gpointer options, char **args, GError **error)
     gboolean center = FALSE;
     g_autofree char *vm = NULL;
     g_autofree char *host = NULL;
+    g_autofree char *ds = NULL;
     g_autofree char *path = NULL;
     g_autofree char *task = NULL;
     g_autoptr(JsonNode) stats = NULL;
     const char *query[] = { "action", "relocate", NULL };
 
-    if (!o->host) {
-        g_set_error(error, CLI_ERROR, CLI_ERROR_USAGE, "give the destination with --host HOST");
+    if (!o->host && !o->datastore) {
+        g_set_error(error, CLI_ERROR, CLI_ERROR_USAGE,
+                    "give the destination with --host HOST or --datastore DS");
         return FALSE;
     }
     if (!cli_server_is_center(ctx, &center, error))
@@ -120,12 +129,16 @@ vm_migrate_run(CliContext *ctx, gpointer options, char **args, GError **error)
         return FALSE;
     }
     if (!(vm = cli_inventory_resolve_id(ctx, CLI_INV_VM, NULL, args[0], error)) ||
-        !(host = cli_inventory_resolve_id(ctx, CLI_INV_HOST, NULL, o->host, error)))
+        (o->host && !(host = cli_inventory_resolve_id(ctx, CLI_INV_HOST, NULL, o->host, error))) ||
+        (o->datastore && !(ds = cli_inventory_resolve_id(ctx, CLI_INV_DATASTORE, NULL, o->datastore, error))))
         return FALSE;
     g_autofree char *segment = api_client_escape_segment(vm);
     path = g_strdup_printf("/api/vcenter/vm/%s", segment);
     JsonObject *placement = json_object_new();
-    json_object_set_string_member(placement, "host", host);
+    if (host)
+        json_object_set_string_member(placement, "host", host);
+    if (ds)
+        json_object_set_string_member(placement, "datastore", ds);
     JsonObject *spec = json_object_new();
     json_object_set_object_member(spec, "placement", placement);
     g_autoptr(JsonNode) body = json_node_new(JSON_NODE_OBJECT);
@@ -137,12 +150,13 @@ vm_migrate_run(CliContext *ctx, gpointer options, char **args, GError **error)
     if (task)
         cli_task_started(ctx, task);
     else
-        vm_migrate_print_done(ctx, args[0], o->host, stats);
+        vm_migrate_print_done(ctx, args[0], o, stats);
     return TRUE;
 }
 
 const CliCommand cli_vm_migrate_commands[] = {
-    { "vm migrate", "VM", "Move a running VM to another host (vMotion; centre only; --check: dry run)", 1, 1,
+    { "vm migrate", "VM", "Move a running VM to another host (--host: vMotion) or its disks to another datastore "
+      "(--datastore: Storage vMotion); centre only; --check: dry run", 1, 1,
       sizeof(VmMigrateOptions), vm_migrate_entries, vm_migrate_run },
     { NULL },
 };

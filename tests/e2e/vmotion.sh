@@ -79,7 +79,9 @@ t_match "... saying cold migration is not built yet" "not built yet: cold migrat
     "$(echo "${r#* }" | jq -r '.messages[0].default_message')"
 SH=$(capi_body GET '/api/vcenter/datastore?names=shared' | jq -r '.[0].datastore')
 r=$(capi POST "/api/vcenter/vm/$VM?action=relocate" "{\"placement\":{\"host\":\"$HB\",\"datastore\":\"$SH\"}}")
-t_eq "placement.datastore: 400 UNSUPPORTED (not built yet)" "400 UNSUPPORTED" "${r%% *} $(echo "${r#* }" | jq -r .error_type)"
+t_eq "placement.host + placement.datastore: 400 UNSUPPORTED" "400 UNSUPPORTED" "${r%% *} $(echo "${r#* }" | jq -r .error_type)"
+t_match "... saying vMotion + Storage vMotion is not built yet" "not built yet: vMotion \+ Storage vMotion" \
+    "$(echo "${r#* }" | jq -r '.messages[0].default_message')"
 
 # --- the move, with a client pinging the guest -------------------------------------
 sleep 2
@@ -149,5 +151,32 @@ t_eq "... the same boot" "$bid" "$(tools | jq -r .boot_id)"
 t_eq "a VmFailedMigrateEvent is logged" 1 \
     "$(capi_body GET "/api/vireo/events?object=$VM" | jq '[.[] | select(.type == "VmFailedMigrateEvent")] | length')"
 VIREO_URL="https://$B:$LAB_PORT" api_status POST "/api/vcenter/vm/$STRAY?action=unregister" >/dev/null
+
+# --- Storage vMotion through the centre: disks shared -> local-a and back -----------
+LA=$(capi_body GET '/api/vcenter/datastore?names=local-a' | jq -r '.[0].datastore')
+LB=$(capi_body GET '/api/vcenter/datastore?names=local-b' | jq -r '.[0].datastore')
+r=$(capi POST "/api/vcenter/vm/$VM?action=relocate" "{\"placement\":{\"datastore\":\"$LB\"}}")
+t_eq "a datastore the VM's host does not mount: 400 INVALID_ARGUMENT" "400 INVALID_ARGUMENT" \
+    "${r%% *} $(echo "${r#* }" | jq -r .error_type)"
+r=$(capi POST "/api/vcenter/vm/$OFF?action=relocate" "{\"placement\":{\"datastore\":\"$LA\"}}")
+t_eq "Storage vMotion of a powered-off VM: 400 UNSUPPORTED" "400 UNSUPPORTED" "${r%% *} $(echo "${r#* }" | jq -r .error_type)"
+disks() { find "$DS/$1/mig-01" -name '*.vmdk' 2>/dev/null | wc -l; }
+n_disks=$(disks shared)
+t_match "the guest's disks are on shared" '^[1-9][0-9]*$' "$n_disks"
+out=$(vireo vm migrate mig-01 --datastore local-a 2>"$T_STATE/svmotion.err"); rc=$?
+t_eq "vireo vm migrate mig-01 --datastore local-a succeeds" 0 "$rc"
+t_match "... and says what it did" "Moved the disks of mig-01 to local-a" "$out"
+TASK3=$(capi_body GET "/api/vireo/events?object=$VM" | jq -r '[.[] | select(.type == "VmMigratedEvent" and (.message | test("storage moved to local-a")))][0].task')
+info=$(capi_body GET "/api/cis/tasks/$TASK3")
+t_eq "the task vm.relocate.storage SUCCEEDED" "vm.relocate.storage SUCCEEDED" \
+    "$(echo "$info" | jq -r '"\(.operation) \(.status)"')"
+t_eq "the disks' files moved to local-a" "$n_disks 0" "$(disks local-a) $(disks shared)"
+t_eq "the guest did not reboot (same boot id)" "$bid" "$(tools | jq -r .boot_id)"
+t_check "it still answers pings" t_wait 10 ip netns exec "$T_PREFIX-net" ping -c1 -W1 "$ip"
+r=$(capi POST "/api/vcenter/vm/$VM?action=relocate&vmw-task=true" "{\"placement\":{\"host\":\"$HA\",\"datastore\":\"$SH\"}}")
+t_eq "back to shared (same host given): 202 with a task" 202 "${r%% *}"
+t_check "vireo task wait follows it" vireo task wait "$(echo "${r#* }" | tr -d '"')"
+t_eq "the disks are back on shared" "$n_disks 0" "$(disks shared) $(disks local-a)"
+t_eq "... the same boot" "$bid" "$(tools | jq -r .boot_id)"
 
 t_finish
