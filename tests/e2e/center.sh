@@ -95,13 +95,17 @@ t_eq "power off answers 204" 204 "$(capi_status POST "/api/vcenter/vm/$WEB/power
 # A thick eager-zeroed disk takes a while to write; a power-on sent while
 # the centre forwards it must be refused with 409, not run alongside.
 (capi_status POST "/api/vcenter/vm/$WEB/hardware/disk" \
-    '{"type":"SATA","new_vmdk":{"capacity":536870912,"provisioning":"THICK_EAGER_ZEROED"}}' >"$T_STATE/c1") & p1=$!
-sleep 0.3
+    '{"type":"SATA","new_vmdk":{"capacity":2147483648,"provisioning":"THICK_EAGER_ZEROED"}}' >"$T_STATE/c1") & p1=$!
+sleep 0.1
 r=$(capi POST "/api/vcenter/vm/$WEB/power?action=start")
 wait $p1
 t_eq "a second operation on a VM while one runs gets 409; the first completes" "201 409" "$(cat "$T_STATE/c1") ${r%% *}"
 t_match "... naming the task that holds the VM" "task-[0-9]+" "$(echo "${r#* }" | jq -r '.messages[0].default_message')"
 t_eq "power on afterwards answers 204" 204 "$(capi_status POST "/api/vcenter/vm/$WEB/power?action=start")"
+# The 2 GiB disk is not needed any more.
+capi_status POST "/api/vcenter/vm/$WEB/power?action=stop" >/dev/null
+capi_status DELETE "/api/vcenter/vm/$WEB/hardware/disk/16000?delete_file=true" >/dev/null
+capi_status POST "/api/vcenter/vm/$WEB/power?action=start" >/dev/null
 t_eq "power off answers 204 again" 204 "$(capi_status POST "/api/vcenter/vm/$WEB/power?action=stop")"
 t_eq "events record the operations" true \
     "$(capi_body GET "/api/vireo/events?object=$WEB" | jq '[.[] | select(.type=="TaskSucceededEvent")] | length >= 2')"
