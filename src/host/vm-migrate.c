@@ -412,7 +412,6 @@ mig_prepare(ApiRequest *request, gpointer data)
 
 /* ---- perform (source) ---------------------------------------------------- */
 
-static gboolean poll_out(gpointer data);
 
 static void
 reply_stats(MigOp *op, JsonObject *info)
@@ -437,40 +436,13 @@ reply_stats(MigOp *op, JsonObject *info)
 }
 
 static void
-on_query_out(GObject *source, GAsyncResult *res, gpointer data)
+on_copy_done(Vm *vm, JsonObject *info, const GError *error, gpointer data)
 {
     MigOp *op = data;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, &error);
-    if (!r) {
-        mig_fail(op, "perform", error);
-        return;
-    }
-    JsonObject *info = json_node_get_object(r);
-    const char *status = json_object_get_string_member_with_default(info, "status", "");
-    if (g_str_equal(status, "completed")) {
+    if (error)
+        mig_fail(op, "the memory copy failed; the VM runs on the source", error);
+    else
         reply_stats(op, info);
-    } else if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
-        g_autoptr(GError) e = g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "%s",
-                                          json_object_get_string_member_with_default(info, "error-desc", status));
-        mig_fail(op, "the memory copy failed; the VM runs on the source", e);
-    } else {
-        op->timer = g_timeout_add(50, poll_out, op);
-    }
-}
-
-static gboolean
-poll_out(gpointer data)
-{
-    MigOp *op = data;
-    op->timer = 0;
-    if (!op->vm->qmp) {
-        g_autoptr(GError) e = g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "the source QEMU went away");
-        mig_fail(op, "perform", e);
-        return G_SOURCE_REMOVE;
-    }
-    qmp_client_execute_async(op->vm->qmp, "query-migrate", NULL, -1, NULL, on_query_out, op);
-    return G_SOURCE_REMOVE;
 }
 
 static void
@@ -483,7 +455,7 @@ on_migrate(GObject *source, GAsyncResult *res, gpointer data)
         mig_fail(op, "QEMU refused to start the copy", error);
         return;
     }
-    poll_out(op);
+    vm_migration_wait(op->vm, 50, on_copy_done, op);
 }
 
 static void

@@ -303,39 +303,15 @@ on_cont(GObject *source, GAsyncResult *res, gpointer data)
     started(op);
 }
 
-static gboolean poll_incoming(gpointer data);
-
 static void
-on_query_incoming(GObject *source, GAsyncResult *res, gpointer data)
+on_incoming_done(Vm *vm, JsonObject *info, const GError *error, gpointer data)
 {
     PowerOp *op = data;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, &error);
-    if (!r) {
-        start_fail(op, "cannot read the suspended state", g_steal_pointer(&error));
+    if (error) {
+        start_fail(op, "cannot restore the suspended state", g_error_copy(error));
         return;
     }
-    JsonObject *o = json_node_get_object(r);
-    const char *status = json_object_get_string_member_with_default(o, "status", "");
-    if (g_str_equal(status, "completed")) {
-        qmp_client_execute_async(op->vm->qmp, "cont", NULL, -1, NULL, on_cont, op);
-    } else if (g_str_equal(status, "failed")) {
-        start_fail(op, "cannot restore the suspended state",
-                   g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "%s",
-                               json_object_get_string_member_with_default(o, "error-desc",
-                                                                          "QEMU refused it")));
-    } else {
-        op->timer = g_timeout_add(100, poll_incoming, op);
-    }
-}
-
-static gboolean
-poll_incoming(gpointer data)
-{
-    PowerOp *op = data;
-    op->timer = 0;
-    qmp_client_execute_async(op->vm->qmp, "query-migrate", NULL, -1, NULL, on_query_incoming, op);
-    return G_SOURCE_REMOVE;
+    qmp_client_execute_async(vm->qmp, "cont", NULL, -1, NULL, on_cont, op);
 }
 
 static void
@@ -348,7 +324,7 @@ on_migrate_incoming(GObject *source, GAsyncResult *res, gpointer data)
         start_fail(op, "cannot restore the suspended state", g_steal_pointer(&error));
         return;
     }
-    poll_incoming(op);
+    vm_migration_wait(op->vm, 100, on_incoming_done, op);
 }
 
 static void
@@ -655,43 +631,16 @@ suspend_saved(PowerOp *op)
     vm->stop_requested = TRUE;
 }
 
-static gboolean poll_suspend(gpointer data);
-
 static void
-on_query_suspend(GObject *source, GAsyncResult *res, gpointer data)
+on_suspend_done(Vm *vm, JsonObject *info, const GError *error, gpointer data)
 {
     PowerOp *op = data;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, &error);
-    if (!r) {
-        suspend_fail(op, "cannot suspend", g_steal_pointer(&error));
-        return;
-    }
-    JsonObject *o = json_node_get_object(r);
-    const char *status = json_object_get_string_member_with_default(o, "status", "");
-    if (g_str_equal(status, "completed")) {
-        suspend_saved(op);
-    } else if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
+    if (error)
         suspend_fail(op, "cannot suspend",
                      g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "saving the state failed: %s",
-                                 json_object_get_string_member_with_default(o, "error-desc", status)));
-    } else {
-        op->timer = g_timeout_add(100, poll_suspend, op);
-    }
-}
-
-static gboolean
-poll_suspend(gpointer data)
-{
-    PowerOp *op = data;
-    op->timer = 0;
-    if (!op->vm->qmp) {
-        suspend_fail(op, "cannot suspend",
-                     g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "QEMU went away"));
-        return G_SOURCE_REMOVE;
-    }
-    qmp_client_execute_async(op->vm->qmp, "query-migrate", NULL, -1, NULL, on_query_suspend, op);
-    return G_SOURCE_REMOVE;
+                                 error->message));
+    else
+        suspend_saved(op);
 }
 
 static void
@@ -704,7 +653,7 @@ on_suspend_migrate(GObject *source, GAsyncResult *res, gpointer data)
         suspend_fail(op, "cannot suspend", g_steal_pointer(&error));
         return;
     }
-    poll_suspend(op);
+    vm_migration_wait(op->vm, 100, on_suspend_done, op);
 }
 
 static void

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <json-glib/json-glib.h>
 #include "vm.h"
 
 G_BEGIN_DECLS
@@ -28,6 +29,13 @@ void vm_guest_command(Vm *vm, const char *command, VmDoneFunc done, gpointer use
  * exit turns the VM off), and its monitor (events, guest agent channel). */
 void vm_power_attach_process(Vm *vm, QemuProcess *process);
 void vm_power_attach_channels(Vm *vm, QmpClient *qmp);
+
+/* Polls the VM's migration stream (suspend, resume, live migration) every
+ * interval_ms until it ends: info is query-migrate's answer once completed
+ * (borrowed), error says why it failed, was cancelled, or QEMU went away.
+ * The VM must stay registered (held busy) until done runs. */
+typedef void (*VmMigrationWaitFunc)(Vm *vm, JsonObject *info, const GError *error, gpointer data);
+void vm_migration_wait(Vm *vm, guint interval_ms, VmMigrationWaitFunc done, gpointer data);
 
 /* Memory of the VMs that run on this host now, in MiB. */
 gint64 vm_power_memory_in_use(Host *host);
