@@ -2,6 +2,7 @@
  * thumbprint check), list, get, remove, maintenance mode, connect and
  * disconnect. */
 #include "center.h"
+#include "center-evc.h"
 #include "json-util.h"
 #include "tls-cert.h"
 #include "vireo-error.h"
@@ -19,6 +20,7 @@ typedef struct {
     char *thumbprint;       /* what the request accepts, normalised */
     char *parent;
     char *host;             /* the new host object */
+    HostSnapshot *snapshot; /* read, applied once the host is admitted */
 } AddHost;
 
 static void
@@ -30,6 +32,8 @@ add_host_free(AddHost *a)
     g_free(a->thumbprint);
     g_free(a->parent);
     g_free(a->host);
+    if (a->snapshot)
+        host_snapshot_free(a->snapshot);
     g_free(a);
 }
 
@@ -68,6 +72,25 @@ add_host_fail(AddHost *a, GError *error)
     add_host_free(a);
 }
 
+/* The host covers its cluster's EVC mode (center-evc.c): it joins. */
+static void
+on_evc_admitted(Center *c, const char *host, const GError *error, gpointer data)
+{
+    AddHost *a = data;
+    HostSnapshot *snap = g_steal_pointer(&a->snapshot);
+    if (error) {
+        host_snapshot_free(snap);
+        add_host_fail(a, g_error_copy(error));
+        return;
+    }
+    center_hosts_apply_snapshot(a->c, a->host, snap);
+    center_event(a->c, NULL, a->host, "HostAddedEvent", FALSE, center_task_id(a->task),
+                 "host %s (%s) added with %u VMs", snap->name, a->address, snap->vms->len);
+    host_snapshot_free(snap);
+    center_task_succeed(a->task, 201, json_util_string_node(a->host));
+    add_host_free(a);
+}
+
 static void
 on_first_snapshot(HostLink *link, HostSnapshot *snap, const GError *error, gpointer data)
 {
@@ -79,12 +102,9 @@ on_first_snapshot(HostLink *link, HostSnapshot *snap, const GError *error, gpoin
     }
     if (snap->name && *snap->name)
         store_object_rename(a->c->store, a->host, snap->name, NULL);
-    center_hosts_apply_snapshot(a->c, a->host, snap);
-    center_event(a->c, NULL, a->host, "HostAddedEvent", FALSE, center_task_id(a->task),
-                 "host %s (%s) added with %u VMs", snap->name, a->address, snap->vms->len);
-    host_snapshot_free(snap);
-    center_task_succeed(a->task, 201, json_util_string_node(a->host));
-    add_host_free(a);
+    a->snapshot = snap;
+    center_task_progress(a->task, 75, "checking the host against the cluster's EVC mode");
+    center_evc_sync_host(a->c, a->host, TRUE, on_evc_admitted, a);
 }
 
 static void

@@ -2,6 +2,7 @@
  * resource pools on the centre (docs/api-center.md). Lists leave out what
  * the user cannot see. */
 #include "center.h"
+#include "center-evc.h"
 #include "json-util.h"
 #include "vireo-error.h"
 
@@ -252,7 +253,33 @@ cluster_get(ApiRequest *request, gpointer data)
     for (guint i = 0; hosts && i < hosts->len; i++)
         json_array_add_string_element(ids, ((StoreObject *)g_ptr_array_index(hosts, i))->id);
     json_object_set_array_member(r, "hosts", ids);
+    center_evc_cluster_json(c, o, r);
     reply_object(request, r);
+}
+
+/* PATCH {"evc_mode": MODE | null}: the one setting a cluster has so far
+ * (vSphere's ConfigureEvcMode / DisableEvcMode, docs/evc.md). */
+static void
+cluster_update(ApiRequest *request, gpointer data)
+{
+    Center *c = data;
+    g_autoptr(StoreObject) o = center_lookup(c, request, "cluster", STORE_KIND_CLUSTER);
+    if (!o || !center_authorize(c, request, o->id, "Host.Inventory.EditCluster"))
+        return;
+    g_autoptr(GError) error = NULL;
+    JsonObject *spec = json_util_expect_object(api_request_body(request), "spec", &error);
+    const char *mode = NULL;
+    if (!spec || !json_util_get_string(spec, "evc_mode", "spec", &mode, &error)) {
+        api_request_reply_error(request, error);
+        return;
+    }
+    if (!json_object_has_member(spec, "evc_mode") || json_object_get_size(spec) != 1) {
+        center_reply_error(request, VIREO_ERROR_INVALID_ARGUMENT,
+                           "give {\"evc_mode\": MODE} or {\"evc_mode\": null}: EVC is the one "
+                           "cluster setting that can be changed");
+        return;
+    }
+    center_evc_configure(c, request, o, mode);
 }
 
 static void
@@ -377,6 +404,7 @@ center_api_inventory_register(ApiServer *s, Center *c)
     api_server_add_route(s, "GET", "/api/vcenter/cluster", NULL, cluster_list, c);
     api_server_add_route(s, "POST", "/api/vcenter/cluster", NULL, cluster_create, c);
     api_server_add_route(s, "GET", "/api/vcenter/cluster/{cluster}", NULL, cluster_get, c);
+    api_server_add_route(s, "PATCH", "/api/vcenter/cluster/{cluster}", NULL, cluster_update, c);
     api_server_add_route(s, "DELETE", "/api/vcenter/cluster/{cluster}", NULL, cluster_delete, c);
     api_server_add_route(s, "GET", "/api/vcenter/datastore", NULL, datastore_list, c);
     api_server_add_route(s, "GET", "/api/vcenter/datastore/{datastore}", NULL, datastore_get, c);

@@ -6,6 +6,7 @@
  * both hosts, runs migration_check() and hands an accepted migration to
  * center-migrate.c.
  */
+#include "center-evc.h"
 #include "center-migrate.h"
 
 #include "json-util.h"
@@ -239,6 +240,7 @@ relocate_vm(Relocate *r)
     MigrationVm *mvm = migration_vm_new(r->vm->name, ps, (guint64)MAX(mib, 0), home);
     vm_add_devices(mvm, info);
     mvm->cpu_features = cpu_features_of(r->source_info);
+    center_evc_migration_vm(mvm, r->vm_info);   /* a VM with an EVC mode: that mode's features */
     /* Absent (a host that does not say): VMware's default. */
     if (member_string(info, "migrate_encryption"))
         migration_encryption_from_string(member_string(info, "migrate_encryption"), &mvm->encryption);
@@ -284,6 +286,7 @@ relocate_host(Relocate *r, const StoreObject *h, JsonNode *info)
     mh->vmotion_address = address ? g_strdup(address) : store_object_attr_string(h, "vmotion_address");
     mh->vmotion_link_mbps = DEFAULT_VMOTION_LINK_MBPS;
     mh->cpu_features = cpu_features_of(info);
+    mh->evc_mode = center_evc_host_mode(r->c, h);
     /* Every Vireo host carries the stream over TLS with a pre-shared key;
      * one that does not confirm it in its prepare answer is caught there. */
     mh->supports_encryption = TRUE;

@@ -7,6 +7,7 @@
  * datacenter, as standard port groups are in vCenter.
  */
 #include "center.h"
+#include "center-evc.h"
 #include "json-util.h"
 #include "vireo-error.h"
 
@@ -209,8 +210,12 @@ on_snapshot(HostLink *link, HostSnapshot *snap, const GError *error, gpointer da
     gpointer key, value;
     g_hash_table_iter_init(&it, c->links);
     while (g_hash_table_iter_next(&it, &key, &value)) {
-        if (value == link && snap)
+        if (value == link && snap) {
             center_hosts_apply_snapshot(c, key, snap);
+            /* A host that was away or restarted gets its cluster's EVC
+             * mode again (center-evc.c). */
+            center_evc_sync_host(c, key, FALSE, NULL, NULL);
+        }
     }
     if (snap)
         host_snapshot_free(snap);

@@ -1,6 +1,6 @@
 /* cmd-inventory.c — browsing and shaping a centre's inventory: `vireo ls`
  * and `vireo info` by path, `datacenter create|rm`, `folder create|rm`,
- * `cluster ls|create|rm|info`. Paths are resolved by inventory-path.c.
+ * `cluster ls|create|rm|info|evc`. Paths are resolved by inventory-path.c.
  */
 #include "cli.h"
 
@@ -351,6 +351,16 @@ cluster_rm_run(CliContext *ctx, gpointer options, char **args, GError **error)
     return inv_remove(ctx, CLI_INV_CLUSTER, NULL, args[0], error);
 }
 
+/* An EVC member of a cluster's GET; absent_text when it is null. */
+static const char *
+evc_shown(JsonObject *detail, const char *member, const char *absent_text)
+{
+    JsonNode *n = detail ? json_object_get_member(detail, member) : NULL;
+    if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+        return absent_text;
+    return json_node_get_string(n);
+}
+
 static void
 cluster_format(CliInvObject *obj, JsonObject *detail, JsonNode *hosts, GString *out)
 {
@@ -363,6 +373,8 @@ cluster_format(CliInvObject *obj, JsonObject *detail, JsonNode *hosts, GString *
     cli_fields_add(fields, "Cluster", obj->id);
     cli_fields_add(fields, "Path", obj->path);
     cli_fields_add(fields, "Resource pool", cli_json_str(detail, "resource_pool"));
+    cli_fields_add(fields, "EVC mode", evc_shown(detail, "evc_mode", "disabled"));
+    cli_fields_add(fields, "Max EVC mode", evc_shown(detail, "max_evc_mode", "unknown"));
     cli_fields_render(fields, out);
     for (guint i = 0; list && i < json_array_get_length(list); i++) {
         JsonObject *h = json_array_get_object_element(list, i);
@@ -394,6 +406,73 @@ cluster_info_run(CliContext *ctx, gpointer options, char **args, GError **error)
     else
         cluster_format(obj, JSON_NODE_HOLDS_OBJECT(detail) ? json_node_get_object(detail) : NULL, hosts,
                        ctx->out);
+    return TRUE;
+}
+
+typedef struct {
+    char *mode;
+    gboolean disable;
+    gboolean async;
+} ClusterEvcOptions;
+
+static void
+cluster_evc_entries(gpointer options, GArray *entries)
+{
+    ClusterEvcOptions *o = options;
+    CLI_OPTION(entries, "mode", G_OPTION_ARG_STRING, &o->mode,
+               "set, raise or lower the cluster's EVC mode (intel-nehalem, nehalem, amd-zen2, …)",
+               "MODE");
+    CLI_OPTION(entries, "disable", G_OPTION_ARG_NONE, &o->disable, "turn EVC off", NULL);
+    CLI_OPTION(entries, "async", G_OPTION_ARG_NONE, &o->async, "print the task id and return at once",
+               NULL);
+}
+
+/* `cluster evc CLUSTER [--mode M | --disable]`: without an option, shows
+ * the mode and the highest mode the cluster's hosts support. */
+static gboolean
+cluster_evc_run(CliContext *ctx, gpointer options, char **args, GError **error)
+{
+    ClusterEvcOptions *o = options;
+    CliInvLister lister = cli_inventory_lister(ctx);
+    g_autoptr(CliInvObject) obj = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *task = NULL;
+
+    if (o->mode && o->disable) {
+        g_set_error(error, CLI_ERROR, CLI_ERROR_USAGE, "give --mode or --disable, not both");
+        return FALSE;
+    }
+    if (!(obj = cli_inv_resolve(&lister, CLI_INV_CLUSTER, NULL, args[0], error)))
+        return FALSE;
+    path = inv_detail_path(CLI_INV_CLUSTER, obj->id);
+    if (!o->mode && !o->disable) {
+        g_autoptr(JsonNode) detail = cli_get(ctx, path, NULL, error);
+        JsonObject *d = detail && JSON_NODE_HOLDS_OBJECT(detail) ? json_node_get_object(detail) : NULL;
+        if (!detail)
+            return FALSE;
+        if (ctx->settings.json)
+            cli_json_append(ctx->out, detail);
+        else
+            g_string_append_printf(ctx->out, "EVC mode: %s\nMax EVC mode: %s\n",
+                                   evc_shown(d, "evc_mode", "disabled"),
+                                   evc_shown(d, "max_evc_mode", "unknown"));
+        return TRUE;
+    }
+    JsonObject *spec = json_object_new();
+    if (o->mode)
+        json_object_set_string_member(spec, "evc_mode", o->mode);
+    else
+        json_object_set_null_member(spec, "evc_mode");
+    g_autoptr(JsonNode) body = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(body, spec);
+    if (!cli_call_long(ctx, "PATCH", path, NULL, body, o->async, NULL, &task, error))
+        return FALSE;
+    if (task)
+        cli_task_started(ctx, task);
+    else if (!ctx->settings.json && o->mode)
+        g_string_append_printf(ctx->out, "EVC mode of %s set to %s.\n", args[0], o->mode);
+    else if (!ctx->settings.json)
+        g_string_append_printf(ctx->out, "EVC disabled on %s.\n", args[0]);
     return TRUE;
 }
 
@@ -435,6 +514,9 @@ const CliCommand cli_inventory_commands[] = {
     { "cluster create", "PATH", "Create a cluster in a host folder (/dc1/host/cluster1)", 1, 1, 0, NULL,
       cluster_create_run },
     { "cluster rm", "CLUSTER", "Remove a cluster that has no hosts", 1, 1, 0, NULL, cluster_rm_run },
-    { "cluster info", "CLUSTER", "Show a cluster: resource pool and hosts", 1, 1, 0, NULL, cluster_info_run },
+    { "cluster info", "CLUSTER", "Show a cluster: resource pool, EVC mode and hosts", 1, 1, 0, NULL,
+      cluster_info_run },
+    { "cluster evc", "CLUSTER", "Show a cluster's EVC mode, or set, raise, lower (--mode) or disable it",
+      1, 1, sizeof(ClusterEvcOptions), cluster_evc_entries, cluster_evc_run },
     { NULL },
 };

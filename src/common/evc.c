@@ -324,9 +324,11 @@ evc_cluster_max_mode(EvcVendor vendor, const EvcHostCpu *hosts, gsize n_hosts)
 
 /* ---- changing a cluster's mode ----------------------------------------- */
 
-static char *
-change_phrase(const EvcMode *current, const EvcMode *wanted)
+char *
+evc_change_phrase(const EvcMode *current, const EvcMode *wanted)
 {
+    if (!wanted)
+        return g_strdup("Cannot disable EVC");
     if (!current)
         return g_strdup_printf("Cannot enable EVC mode %s", wanted->id);
     const char *verb = evc_mode_covers(wanted, current) ? "raise"
@@ -334,9 +336,8 @@ change_phrase(const EvcMode *current, const EvcMode *wanted)
     return g_strdup_printf("Cannot %s the EVC mode from %s to %s", verb, current->id, wanted->id);
 }
 
-/* Why a running VM keeps the cluster from going to wanted, or NULL. */
-static char *
-vm_obstacle(const EvcRunningVm *vm, const EvcMode *wanted)
+char *
+evc_vm_obstacle(const EvcRunningVm *vm, const EvcMode *wanted)
 {
     const EvcMode *vm_mode = evc_mode_lookup(vm->evc_mode);
     const char *const *features = vm_mode ? evc_mode_features(vm_mode) : vm->features;
@@ -379,7 +380,7 @@ evc_can_set_mode(const EvcMode *current, const EvcMode *wanted,
         }
     }
     for (gsize i = 0; i < n_vms; i++) {
-        if ((why = vm_obstacle(&vms[i], wanted))) {
+        if ((why = evc_vm_obstacle(&vms[i], wanted))) {
             g_string_append_printf(problems, "%s%s", problems->len ? "; " : "", why);
             g_free(why);
             vm_in_way = TRUE;
@@ -388,10 +389,62 @@ evc_can_set_mode(const EvcMode *current, const EvcMode *wanted,
     if (problems->len == 0)
         return TRUE;
     if (reason) {
-        g_autofree char *phrase = change_phrase(current, wanted);
+        g_autofree char *phrase = evc_change_phrase(current, wanted);
         *reason = g_strdup_printf("%s: %s%s", phrase, problems->str,
                                   vm_in_way ? " (power those VMs off or move them out of the "
                                               "cluster first)" : "");
     }
     return FALSE;
+}
+
+/* ---- one host, and the VMs that start on it ----------------------------- */
+
+GPtrArray *
+evc_host_change_problems(const EvcMode *wanted, const EvcHostCpu *host,
+                         const EvcRunningVm *vms, gsize n_vms, gboolean *vm_in_way)
+{
+    GPtrArray *problems = g_ptr_array_new_with_free_func(g_free);
+    char *why = NULL;
+
+    if (vm_in_way)
+        *vm_in_way = FALSE;
+    if (!wanted)
+        return problems;
+    if (!evc_host_supports(wanted, host, &why)) {
+        const EvcMode *best = evc_highest_supported(wanted->vendor, host);
+        g_ptr_array_add(problems, g_strdup_printf("%s (its highest EVC mode is %s)", why,
+                                                  best ? best->id : "none"));
+        g_free(why);
+    }
+    for (gsize i = 0; i < n_vms; i++) {
+        if ((why = evc_vm_obstacle(&vms[i], wanted))) {
+            g_ptr_array_add(problems, why);
+            if (vm_in_way)
+                *vm_in_way = TRUE;
+        }
+    }
+    return problems;
+}
+
+gboolean
+evc_mode_for_start(const EvcMode *host_mode, const char *recorded, gboolean resume,
+                   const EvcMode **out, char **reason)
+{
+    *out = NULL;
+    if (!resume) {
+        *out = host_mode;
+        return TRUE;
+    }
+    if (!recorded)
+        return TRUE;
+    const EvcMode *mode = evc_mode_lookup(recorded);
+    if (!mode || !evc_mode_is_available(mode)) {
+        if (reason)
+            *reason = mode ? unavailable_reason(mode)
+                           : g_strdup_printf("the VM records EVC mode '%s', which is unknown",
+                                             recorded);
+        return FALSE;
+    }
+    *out = mode;
+    return TRUE;
 }

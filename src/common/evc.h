@@ -95,6 +95,34 @@ gboolean evc_can_set_mode(const EvcMode *current, const EvcMode *wanted,
                           const EvcHostCpu *hosts, gsize n_hosts,
                           const EvcRunningVm *vms, gsize n_vms, char **reason);
 
+/* The opening of a refusal to change a cluster from current (NULL: EVC off)
+ * to wanted: "Cannot raise the EVC mode from intel-merom to intel-nehalem"
+ * (raise / lower / change by feature inclusion; "Cannot enable EVC mode X"). */
+char *evc_change_phrase(const EvcMode *current, const EvcMode *wanted);
+
+/* Why one running VM keeps its cluster from going to wanted, as a sentence
+ * naming the VM and the features it uses that wanted lacks; NULL when it
+ * does not. */
+char *evc_vm_obstacle(const EvcRunningVm *vm, const EvcMode *wanted);
+
+/* What keeps one host (and the VMs it runs) from taking mode wanted (NULL:
+ * EVC off, which nothing keeps): a sentence for the host when it cannot
+ * support wanted, ending with the highest mode of wanted's vendor it does
+ * support ("esx-b lacks aes, pclmulqdq of intel-westmere (its highest EVC
+ * mode is intel-nehalem)"), then one per VM in the way (*vm_in_way set,
+ * may be NULL). Empty when nothing does; never NULL. */
+GPtrArray *evc_host_change_problems(const EvcMode *wanted, const EvcHostCpu *host,
+                                    const EvcRunningVm *vms, gsize n_vms, gboolean *vm_in_way);
+
+/* The mode a VM starting on a host runs at (*out, NULL: none). A fresh
+ * power-on takes the host's mode (host_mode, NULL: none); a resume (saved
+ * state, incoming vMotion) keeps the mode the VM recorded when it powered
+ * on (recorded, NULL: none), since its CPU state was made with it. FALSE and
+ * *reason (may be NULL) when a resume records a mode this table lacks or
+ * QEMU cannot run. */
+gboolean evc_mode_for_start(const EvcMode *host_mode, const char *recorded, gboolean resume,
+                            const EvcMode **out, char **reason);
+
 /* Without EVC: whether a VM whose CPU has vm_features can run on a host that
  * can give dest_features. *missing (may be NULL) gets the features the
  * destination lacks, sorted (empty when compatible). */

@@ -5,6 +5,7 @@
 #include "accel.h"
 #include "api.h"
 #include "host.h"
+#include "host-evc.h"
 #include "inventory.h"
 #include "net-switch.h"
 #include "password.h"
@@ -156,6 +157,7 @@ start_api(Host *host, GError **error)
     api_hardware_register(server, host);
     api_migration_register(server, host);
     api_storage_migration_register(server, host);
+    api_evc_register(server, host);
     if (!api_server_listen(server, host->config->listen_address, host->config->port, error))
         return NULL;
     return g_steal_pointer(&server);

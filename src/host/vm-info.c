@@ -7,6 +7,7 @@
 #include "migration-check.h"
 #include "qemu-argv.h"
 #include "vm-launch.h"
+#include "host-evc.h"
 
 static const char *
 bus_member(VmBus bus)
@@ -276,6 +277,11 @@ vm_spec_info_json(Vm *vm)
     json_builder_begin_object(b);
     member_int(b, "count", c->cpu_count);
     member_int(b, "cores_per_socket", c->cores_per_socket);
+    json_builder_set_member_name(b, "evc_mode");   /* docs/evc.md */
+    if (host_evc_vm_mode(vm))
+        json_builder_add_string_value(b, host_evc_vm_mode(vm));
+    else
+        json_builder_add_null_value(b);
     json_builder_end_object(b);
     json_builder_set_member_name(b, "memory");
     json_builder_begin_object(b);

@@ -2,6 +2,7 @@
  * ISOs resolved (never outside a datastore), taps plugged into the port
  * groups' bridges, run-time folder, EFI variables, customization. */
 #include "vm-launch.h"
+#include "host-evc.h"
 #include "net-switch.h"
 #include "qemu-argv.h"
 #include "vireo-error.h"
@@ -228,7 +229,8 @@ build(VmLaunch *l, gboolean resume, GError **error)
     Vm *vm = l->vm;
     QemuLaunch q = { 0 };
     q.accel = vm->host->accel;
-    q.cpu_model = vm->host->config->cpu_model;
+    if (!host_evc_launch_model(vm, resume, vm->host->config->cpu_model, &q.cpu_model, error))
+        return FALSE;
     q.qmp_socket = keep(l, vm_launch_qmp_socket(vm));
     q.agent_socket = keep(l, vm_launch_agent_socket(vm));
     q.pid_file = keep(l, vm_launch_pid_file(vm));
