@@ -54,6 +54,24 @@ lab_password_hash() {
 
 # lab_host_addr N INDEX — a host's management address.
 lab_host_addr() { echo "10.$(($1 + 1)).0.$((10 + $2))"; }
+# lab_host_vmotion_addr N INDEX — its vMotion address (vmk1), on a network of
+# its own: migration traffic never shares the management link.
+lab_host_vmotion_addr() { echo "10.$(($1 + 1)).1.$((10 + $2))"; }
+
+# lab_vmotion_link PREFIX N INDEX NS — vmk1 in the host, its peer
+# (PREFIXvINDEX, the one a test cuts) on the root vMotion bridge PREFIXvb.
+lab_vmotion_link() {
+    local p=$1 n=$2 i=$3 ns=$4
+    if ! ip link show "${p}vb" >/dev/null 2>&1; then
+        ip link add "${p}vb" type bridge
+        ip link set "${p}vb" up
+    fi
+    ip -n "$ns" link show vmk1 >/dev/null 2>&1 && return 0
+    ip link add "${p}v$i" type veth peer name vmk1 netns "$ns"
+    ip link set "${p}v$i" master "${p}vb" up
+    ip -n "$ns" addr add "$(lab_host_vmotion_addr "$n" "$i")/24" dev vmk1
+    ip -n "$ns" link set vmk1 up
+}
 
 # lab_host_up PREFIX N INDEX HOST STATE_DIR PASSWORD DATASTORES...
 #   DATASTORES: name=path pairs. Starts vireo-hostd in netns PREFIX-HOST.
@@ -77,6 +95,7 @@ lab_host_up() {
         ip -n "$p-net" link set "${p}u$i" master pswitch0 up
         ip -n "$ns" link set vmnic0 up
     fi
+    lab_vmotion_link "$p" "$n" "$i" "$ns"
     local cfg="$dir/hostd.ini"
     {
         echo "[host]"
@@ -85,7 +104,7 @@ lab_host_up() {
         echo "port = $LAB_PORT"
         echo "state_dir = $dir/state"
         echo "accelerator = auto"
-        echo "vmotion_address = $addr"
+        echo "vmotion_address = $(lab_host_vmotion_addr "$n" "$i")"
         echo
         echo "[user root]"
         echo "password_hash = $(lab_password_hash "$password")"
@@ -171,6 +190,7 @@ lab_down() {
     for pid in $(ip netns pids "$p-net" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$p-net" 2>/dev/null || true
     ip link del "${p}mg" 2>/dev/null || true
+    ip link del "${p}vb" 2>/dev/null || true
     rm -f "$state/.lab-center-token"
 }
 

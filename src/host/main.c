@@ -13,6 +13,7 @@
 #include "vireo-build-config.h"
 #include "vireo-error.h"
 #include "vm.h"
+#include "vm-migrate-journal.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -209,6 +210,7 @@ main(int argc, char **argv)
         return 1;
     }
     vm_manager_load(&host, NULL);
+    vm_migration_recover(&host);
     g_message("host %s: accelerator %s (%s)", host.config->host_name,
               qemu_accel_to_string(host.accel), host.accel_reason ? host.accel_reason : "");
     g_message("serving https://%s:%u/api — certificate thumbprint (SHA-256) %s",

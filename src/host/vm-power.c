@@ -11,6 +11,7 @@
  * and sockets are removed, and the VM stays in the state it was in.
  */
 #include "vm-power.h"
+#include "vm-migrate-journal.h"
 #include "guest-agent.h"
 #include "qemu-process.h"
 #include "qmp-client.h"
@@ -175,6 +176,8 @@ on_qmp_event(QmpClient *client, const char *event, JsonObject *data, gpointer us
             vm->guest_shutdown = TRUE;
     } else if (g_str_equal(event, "RESET")) {
         vm_log(vm, "reset");
+    } else if (g_str_equal(event, "MIGRATION")) {
+        vm_migration_on_event(vm, data);
     } else if (g_str_equal(event, "BLOCK_IO_ERROR")) {
         vm_log(vm, "disk I/O error: %s",
                data && json_object_has_member(data, "reason")

@@ -51,6 +51,8 @@ struct Vm {
     char *migration;           /* the live migration this VM is in, or NULL */
     gboolean migration_source; /* this host is that migration's source */
     gboolean unregister_when_off; /* a cancelled incoming VM: forget it once QEMU is gone */
+    gboolean migration_resumed; /* destination: the guest was resumed here (runs here now) */
+    gpointer migration_watchdog; /* source: the copy's progress watchdog (vm-migrate-journal.c) */
 };
 
 /* Loads every registered VM (vm-manager.c) and re-attaches running QEMUs. */
