@@ -1,6 +1,8 @@
 /* vm-migration-wait.c — waiting for a QEMU migration stream to end: the
  * suspend to a .vmss, the resume from one, and a live migration's memory
- * copy all poll query-migrate until it completes or fails. */
+ * copy all poll query-migrate until it completes or fails; a live copy's
+ * convergence watcher also sees each poll in between. */
+#include "vm-migrate-converge.h"
 #include "vm-power.h"
 #include "qmp-client.h"
 #include "vireo-error.h"
@@ -8,6 +10,7 @@
 typedef struct {
     Vm *vm;
     guint interval_ms;
+    VmMigrationProgressFunc progress;   /* NULL: none */
     VmMigrationWaitFunc done;
     gpointer data;
 } Wait;
@@ -40,6 +43,8 @@ on_query(GObject *source, GAsyncResult *res, gpointer data)
                                           json_object_get_string_member_with_default(info, "error-desc", status));
         wait_end(w, NULL, e);
     } else {
+        if (w->progress)
+            w->progress(w->vm, info, w->data);
         g_timeout_add_once(w->interval_ms, (GSourceOnceFunc)wait_poll, w);
     }
 }
@@ -56,12 +61,20 @@ wait_poll(Wait *w)
 }
 
 void
-vm_migration_wait(Vm *vm, guint interval_ms, VmMigrationWaitFunc done, gpointer data)
+vm_migration_wait_watched(Vm *vm, guint interval_ms, VmMigrationProgressFunc progress,
+                          VmMigrationWaitFunc done, gpointer data)
 {
     Wait *w = g_new0(Wait, 1);
     w->vm = vm;
     w->interval_ms = interval_ms;
+    w->progress = progress;
     w->done = done;
     w->data = data;
     wait_poll(w);
+}
+
+void
+vm_migration_wait(Vm *vm, guint interval_ms, VmMigrationWaitFunc done, gpointer data)
+{
+    vm_migration_wait_watched(vm, interval_ms, NULL, done, data);
 }
