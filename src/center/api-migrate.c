@@ -8,6 +8,7 @@
  */
 #include "center-evc.h"
 #include "center-migrate.h"
+#include "center-migrate-nbd.h"
 
 #include "json-util.h"
 #include "vireo-error.h"
@@ -29,6 +30,8 @@ typedef struct {
     StoreObject *destination;
     char *source_vm;           /* the VM's id on the source host */
     char *destination_pool;    /* NULL when the VM keeps its pool */
+    StoreObject *datastore;    /* placement.datastore with another host, or NULL */
+    MigrationPolicy policy;    /* the body's vireo_migration over the defaults */
     JsonNode *vm_info;         /* GET of the VM on the source */
     JsonNode *source_info;     /* GET of each host */
     JsonNode *destination_info;
@@ -45,6 +48,7 @@ relocate_free(Relocate *r)
     store_object_free(r->vm);
     store_object_free(r->source);
     store_object_free(r->destination);
+    store_object_free(r->datastore);
     g_free(r->source_vm);
     g_free(r->destination_pool);
     g_clear_pointer(&r->vm_info, json_node_unref);
@@ -56,17 +60,6 @@ relocate_free(Relocate *r)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Relocate, relocate_free)
 
 /* ---- the request ------------------------------------------------------------ */
-
-/* A member of o other than `allowed`, or NULL (strings borrowed from o). */
-static const char *
-other_member(JsonObject *o, const char *allowed)
-{
-    g_autoptr(GList) members = json_object_get_members(o);
-    for (GList *l = members; l; l = l->next)
-        if (!g_str_equal(l->data, allowed))
-            return l->data;
-    return NULL;
-}
 
 /* placement.host and placement.datastore of the body (borrowed, either may
  * be NULL, not both); every other member is a migration not built yet.
@@ -82,10 +75,14 @@ relocate_placement(JsonNode *body, const char **host, const char **datastore, GE
         return FALSE;
     if (spec && !json_util_get_object(spec, "placement", "spec", &placement, error))
         return FALSE;
-    if (spec && other_member(spec, "placement")) {
+    /* vireo_migration (the convergence policy) is read by vm_relocate. */
+    g_autoptr(GList) top = spec ? json_object_get_members(spec) : NULL;
+    for (GList *l = top; l; l = l->next) {
+        if (g_str_equal(l->data, "placement") || g_str_equal(l->data, MIGRATION_POLICY_MEMBER))
+            continue;
         g_set_error(error, VIREO_ERROR, VIREO_ERROR_UNSUPPORTED,
                     "not built yet: relocate with \"%s\"; only placement.host (vMotion on shared "
-                    "storage) and placement.datastore (Storage vMotion) are", other_member(spec, "placement"));
+                    "storage) and placement.datastore (Storage vMotion) are", (const char *)l->data);
         return FALSE;
     }
     g_autoptr(GList) members = placement ? json_object_get_members(placement) : NULL;
@@ -347,7 +344,11 @@ relocate_start(Relocate *r, const MigrationVm *mvm, const MigrationRequest *req,
         .destination = g_strdup(r->destination->id),
         .destination_name = g_strdup(r->destination->name),
         .destination_pool = g_strdup(r->destination_pool),
+        /* vMotion + Storage vMotion: the disks go over NBD to this datastore. */
+        .datastore = report->kind == MIGRATION_KIND_VMOTION_STORAGE_VMOTION ? g_strdup(r->datastore->id) : NULL,
+        .datastore_name = report->kind == MIGRATION_KIND_VMOTION_STORAGE_VMOTION ? g_strdup(r->datastore->name) : NULL,
         .encryption = mvm->encryption,
+        .policy = r->policy,
     };
     center_migration_submit(r->c, &spec, migration_demand_new(mvm, req), task);
 }
@@ -365,7 +366,9 @@ relocate_decide(Relocate *r)
     g_autoptr(MigrationVm) mvm = relocate_vm(r);
     g_autoptr(MigrationHost) src = relocate_host(r, r->source, r->source_info);
     g_autoptr(MigrationHost) dst = relocate_host(r, r->destination, r->destination_info);
-    MigrationRequest req = { .source = src, .destination = dst };
+    /* With a datastore the check wants it mounted on the destination. */
+    MigrationRequest req = { .source = src, .destination = dst,
+                             .datastore = r->datastore ? r->datastore->name : NULL };
     g_autoptr(MigrationReport) report = migration_check(mvm, &req);
 
     if (r->check_only) {
@@ -628,11 +631,13 @@ vm_relocate(ApiRequest *request, gpointer data)
         return;
     }
     g_autofree char *current = store_object_attr_string(vm, STORE_ATTR_VM_HOST);
+    /* A new host and a datastore: vMotion + Storage vMotion, checked and run
+     * as a vMotion whose disks move too (center-migrate-nbd.c). */
+    g_autoptr(StoreObject) target_ds = NULL;
     if (datastore && host && g_strcmp0(host, current) != 0) {
-        center_reply_error(request, VIREO_ERROR_UNSUPPORTED,
-                           "not built yet: vMotion + Storage vMotion (a new host and datastore at once); "
-                           "move the VM's disks, then the VM, in two relocates");
-        return;
+        if (!(target_ds = center_nbd_target_datastore(c, request, datastore)))
+            return;
+        datastore = NULL;
     }
     if (datastore) {
         if (!current)
@@ -647,6 +652,12 @@ vm_relocate(ApiRequest *request, gpointer data)
     r->request = api_request_ref(request);
     r->vm = g_steal_pointer(&vm);
     r->check_only = g_strcmp0(api_request_query(request, "check_only"), "true") == 0;
+    r->datastore = g_steal_pointer(&target_ds);
+    if (!migration_policy_from_body(&r->policy, api_request_body(request) ? json_node_get_object(api_request_body(request)) : NULL,
+                                    &error)) {
+        api_request_reply_error(request, error);
+        return;
+    }
     if (!relocate_prepare(r, host))
         return;
     relocate_gather(g_steal_pointer(&r));

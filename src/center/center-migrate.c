@@ -28,6 +28,7 @@
  * runs in clear.
  */
 #include "center-migrate.h"
+#include "center-migrate-nbd.h"
 
 #include "json-util.h"
 #include "vireo-error.h"
@@ -44,6 +45,9 @@ struct CenterMigrations {
     GPtrArray *waiting;          /* Migration* queued, in order (borrowed) */
     GHashTable *performing;      /* source host id -> number of performs in flight */
     guint pump_idle;
+    GHashTable *running;         /* migration id -> Migration* started, not ended (borrowed) */
+    GPtrArray *pending;          /* Migration* whose end waits for a host to answer */
+    guint retry_timer;
 };
 
 typedef enum {
@@ -87,11 +91,23 @@ typedef struct {
     int undo_stage;              /* 0: destination next, 1: source next, 2: done */
     char *psk_key;               /* hex; NULL: in clear (disabled, or no destination TLS) */
     gboolean encrypted;          /* the destination listens for TLS with psk_key */
+    char *id;                    /* the migration's id: its task's */
+    gboolean destination_clean;  /* the destination answered its cancel: no copy runs there */
+    gboolean pending;            /* a host did not answer the undo: retried until it does */
+    gboolean recovered;          /* taken from its record after a restart: no task */
+    gboolean cancel_requested;   /* the user cancelled the task */
+    gboolean source_settled;     /* the source answered its cancel: the guest runs there */
+    gboolean reported;           /* the task and the event say how it ended */
+    gboolean unlocked;           /* the VM's lock is released */
+    gboolean retrying;           /* a pending one being asked again */
 } Migration;
 
 static void step_send(Migration *m, Step step);
 static void step_failed(Migration *m, Step step, const GError *error);
 static void migration_end(Migration *m);
+static void migrations_recover(Center *c);
+static void record_save(Migration *m);
+static void progress(Migration *m, int percent, const char *message);
 
 void
 center_migration_spec_clear(CenterMigrationSpec *spec)
@@ -105,6 +121,8 @@ center_migration_spec_clear(CenterMigrationSpec *spec)
     g_clear_pointer(&spec->destination, g_free);
     g_clear_pointer(&spec->destination_name, g_free);
     g_clear_pointer(&spec->destination_pool, g_free);
+    g_clear_pointer(&spec->datastore, g_free);
+    g_clear_pointer(&spec->datastore_name, g_free);
 }
 
 void
@@ -117,6 +135,9 @@ center_migrations_init(Center *c)
     c->migrations->queue = migration_queue_new();
     c->migrations->waiting = g_ptr_array_new();
     c->migrations->performing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    c->migrations->running = g_hash_table_new(g_str_hash, g_str_equal);
+    c->migrations->pending = g_ptr_array_new();
+    migrations_recover(c);
 }
 
 /* ---- the one-time key ------------------------------------------------------ */
@@ -154,7 +175,7 @@ static void
 psk_add(Migration *m, JsonObject *o)
 {
     JsonObject *psk = json_object_new();
-    g_autofree char *identity = g_strdup_printf("vireo-%s", center_task_id(m->task));
+    g_autofree char *identity = g_strdup_printf("vireo-%s", m->id);
     json_object_set_string_member(psk, "identity", identity);
     json_object_set_string_member(psk, "key", m->psk_key);
     json_object_set_object_member(o, "psk", psk);
@@ -173,6 +194,8 @@ migration_free(Migration *m)
         json_node_unref(m->stats);
     g_clear_error(&m->failure);
     psk_forget(m);
+    center_nbd_forget(m->id);
+    g_free(m->id);
     g_free(m);
 }
 
@@ -182,6 +205,7 @@ static void
 migration_start(Migration *m)
 {
     g_autoptr(GError) error = NULL;
+    g_hash_table_insert(m->c->migrations->running, m->id, m);
     if (m->spec.encryption != MIGRATION_ENCRYPTION_DISABLED && !psk_generate(m, &error)) {
         m->step = STEP_BEGIN;
         step_failed(m, STEP_BEGIN, error);
@@ -207,7 +231,7 @@ pump(Center *c)
     for (guint i = 0; i < ms->waiting->len; i++) {
         Migration *w = g_ptr_array_index(ms->waiting, i);
         g_autofree char *why = migration_queue_describe(ms->queue, ms->costs, w);
-        center_task_progress(w->task, 0, why);
+        progress(w, 0, why);
     }
 }
 
@@ -229,6 +253,7 @@ center_migration_submit(Center *c, CenterMigrationSpec *spec, MigrationDemand *d
     m->spec = *spec;
     memset(spec, 0, sizeof(*spec));
     m->task = task;
+    m->id = g_strdup(center_task_id(task));
     g_ptr_array_add(c->migrations->waiting, m);
     migration_queue_push(c->migrations->queue, demand, m);
     pump(c);
@@ -261,22 +286,27 @@ static JsonNode *
 step_body(Migration *m, Step step)
 {
     JsonObject *o = json_object_new();
-    json_object_set_string_member(o, "migration", center_task_id(m->task));
+    json_object_set_string_member(o, "migration", m->id);
     switch (step) {
     case STEP_BEGIN:
         json_object_set_string_member(o, "vm", m->spec.source_vm);
+        center_nbd_begin_body(&m->spec, o);
         break;
     case STEP_PREPARE:
         json_object_set_string_member(o, "vmx_path", m->vmx_path);
         json_object_set_string_member(o, "name", m->spec.vm_name);
         if (m->psk_key)
             psk_add(m, o);
+        json_object_set_object_member(o, "policy", migration_policy_to_json(&m->spec.policy));
+        center_nbd_prepare_body(&m->spec, m->id, o);
         break;
     case STEP_PERFORM:
         json_object_set_string_member(o, "uri", m->uri);
-        json_object_set_int_member(o, "downtime_ms", CENTER_MIGRATION_DOWNTIME_MS);
+        json_object_set_int_member(o, "downtime_ms", m->spec.policy.downtime_ms);
+        json_object_set_object_member(o, "policy", migration_policy_to_json(&m->spec.policy));
         if (m->encrypted)
             psk_add(m, o);
+        center_nbd_perform_body(&m->spec, m->id, o);
         break;
     default:
         break;
@@ -297,17 +327,9 @@ step_failed(Migration *m, Step step, const GError *error)
                                             m->spec.vm_name, m->spec.source_name,
                                             m->spec.destination_name, steps[step].action, side,
                                             error->message);
-    if (m->failure)
-        return;
-    if (m->finished)
-        m->failure = g_error_new(VIREO_ERROR, code,
-                                 "%s. %s runs on %s, but its paused copy on %s must be cleaned: "
-                                 "%s stops it when it sees the VM runs elsewhere",
-                                 what, m->spec.vm_name, m->spec.destination_name,
-                                 m->spec.source_name, m->spec.source_name);
-    else
-        m->failure = g_error_new(VIREO_ERROR, code, "%s. %s still runs on %s", what,
-                                 m->spec.vm_name, m->spec.source_name);
+    /* Where the VM runs is added when the migration ends (failure_message). */
+    if (!m->failure)
+        m->failure = g_error_new(VIREO_ERROR, code, "%s", what);
 }
 
 static void undo_next(Migration *m);
@@ -317,20 +339,49 @@ static void undo_next(Migration *m);
 static void
 step_abort(Migration *m, Step step, const GError *error)
 {
-    step_failed(m, step, error);
-    if (m->finished)
+    if (m->finished) {
+        /* The VM runs on the destination: only the source's paused copy is
+         * left, stopped when the source answers (asked again). */
+        g_warning("migration %s: %s on %s: %s (asked again later)", m->id, steps[step].action,
+                  m->spec.source_name, error->message);
+        m->pending = TRUE;
         migration_end(m);
-    else
-        undo_next(m);
+        return;
+    }
+    step_failed(m, step, error);
+    undo_next(m);
 }
 
+/* The destination's answer to cancel decides: 204 — no copy of the guest
+ * runs there (killed, or never started), so the source may resume it;
+ * 400 — the copy completed and the guest runs there: the migration goes
+ * forward (finish, confirm) instead of back. A host that does not answer
+ * leaves the migration pending: retried until it does (retry_pending), the
+ * source never resuming a completed copy meanwhile. */
 static void
 on_cancel_reply(HostLink *link, guint status, JsonNode *answer, const GError *error, gpointer data)
 {
     Migration *m = data;
+    gboolean destination = m->undo_stage == 1;
+    gboolean answered = status >= 200 && status < 500;
     if (error)
-        g_warning("migration %s: cancel on %s: %s", center_task_id(m->task),
-                  m->undo_stage == 1 ? m->spec.destination_name : m->spec.source_name, error->message);
+        g_warning("migration %s: cancel on %s: %s", m->id,
+                  destination ? m->spec.destination_name : m->spec.source_name, error->message);
+    if (!answered) {
+        m->pending = TRUE;
+    } else if (destination && error) {
+        g_message("migration %s: %s runs on %s already; finishing the migration instead", m->id,
+                  m->spec.vm_name, m->spec.destination_name);
+        g_clear_error(&m->failure);
+        step_send(m, STEP_FINISH);
+        return;
+    } else if (destination) {
+        m->destination_clean = TRUE;
+    } else if (error) {
+        m->pending = TRUE;   /* the source's copy completed: it waits for the destination's answer */
+    } else {
+        m->source_settled = TRUE;
+    }
     undo_next(m);
 }
 
@@ -344,16 +395,22 @@ undo_next(Migration *m)
     while (m->undo_stage < 2) {
         gboolean destination = m->undo_stage == 0;
         m->undo_stage++;
-        if (destination && !m->prepare_sent)
+        if (destination && (!m->prepare_sent || m->destination_clean))
+            continue;
+        if (!destination && m->source_settled)
             continue;
         HostLink *link = center_host_link(m->c, destination ? m->spec.destination : m->spec.source, NULL);
-        if (!link)
+        if (!link) {
+            m->pending = TRUE;
             continue;
-        center_task_progress(m->task, steps[m->step].percent,
-                             destination ? "cancel: stopping the receiving VM on the destination"
-                                         : "cancel: resuming the VM on the source");
-        host_link_request(link, "POST", "/api/vireo/migration?action=cancel", step_body(m, STEP_N),
-                          on_cancel_reply, m);
+        }
+        progress(m, steps[m->step].percent,
+                 destination ? "cancel: stopping the receiving VM on the destination"
+                             : "cancel: resuming the VM on the source");
+        JsonNode *body = step_body(m, STEP_N);
+        if (!destination && m->destination_clean)
+            json_object_set_boolean_member(json_node_get_object(body), "destination_clean", TRUE);
+        host_link_request(link, "POST", "/api/vireo/migration?action=cancel", body, on_cancel_reply, m);
         return;
     }
     migration_end(m);
@@ -375,16 +432,17 @@ inventory_move(Migration *m)
     json_object_set_string_member(o, "power_state", "POWERED_ON");
     if (m->spec.destination_pool)
         json_object_set_string_member(o, STORE_ATTR_VM_RESOURCE_POOL, m->spec.destination_pool);
+    center_nbd_inventory(&m->spec, o);
     g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
     json_node_take_object(node, o);
     g_autofree char *attrs = json_util_to_string(node, FALSE);
     if (dup && !g_str_equal(dup, m->spec.vm)) {
         g_message("migration %s: %s was also imported as %s by a reconcile; removed",
-                  center_task_id(m->task), m->spec.vm, dup);
+                  m->id, m->spec.vm, dup);
         store_object_delete(store, dup, TRUE, NULL);
     }
     if (!store_object_set_attrs(store, m->spec.vm, attrs, TRUE, &error))
-        g_warning("migration %s: the inventory still places %s on %s: %s", center_task_id(m->task),
+        g_warning("migration %s: the inventory still places %s on %s: %s", m->id,
                   m->spec.vm, m->spec.source_name, error->message);
 }
 
@@ -400,10 +458,12 @@ static void
 migrated_event(Migration *m)
 {
     gint64 bytes = stat_of(m->stats, "transferred_bytes");
-    center_event(m->c, m->spec.user, m->spec.vm, "VmMigratedEvent", FALSE, center_task_id(m->task),
-                 "migrated from %s to %s with vMotion (%s): memory copied in %" G_GINT64_FORMAT
+    g_autofree char *storage = m->spec.datastore ? g_strdup_printf(" and Storage vMotion to %s", m->spec.datastore_name)
+                                                 : g_strdup("");
+    center_event(m->c, m->spec.user, m->spec.vm, "VmMigratedEvent", FALSE, m->id,
+                 "migrated from %s to %s with vMotion%s (%s): memory copied in %" G_GINT64_FORMAT
                  " ms, downtime %" G_GINT64_FORMAT " ms, %" G_GINT64_FORMAT " MiB transferred",
-                 m->spec.source_name, m->spec.destination_name, m->encrypted ? "encrypted" : "not encrypted",
+                 m->spec.source_name, m->spec.destination_name, storage, m->encrypted ? "encrypted" : "not encrypted",
                  stat_of(m->stats, "total_time_ms"), stat_of(m->stats, "downtime_ms"),
                  bytes < 0 ? -1 : bytes / (1024 * 1024));
 }
@@ -423,7 +483,7 @@ encryption_settled(Migration *m)
         return FALSE;
     }
     g_message("migration %s: %s did not take the key; copying in clear (opportunistic)",
-              center_task_id(m->task), m->spec.destination_name);
+              m->id, m->spec.destination_name);
     psk_forget(m);
     return TRUE;
 }
@@ -439,13 +499,22 @@ step_take_answer(Migration *m, Step step, JsonNode *answer)
     if (step == STEP_BEGIN) {
         m->vmx_path = g_strdup(o ? json_object_get_string_member_with_default(o, "vmx_path", NULL) : NULL);
         missing = m->vmx_path ? NULL : "vmx_path";
+        if (!missing)
+            center_nbd_take_begin(&m->spec, m->id, o, &missing);
     } else if (step == STEP_PREPARE) {
         m->destination_vm = g_strdup(o ? json_object_get_string_member_with_default(o, "vm", NULL) : NULL);
         m->uri = g_strdup(o ? json_object_get_string_member_with_default(o, "uri", NULL) : NULL);
         missing = !m->destination_vm ? "vm" : !m->uri ? "uri" : NULL;
+        if (!missing)
+            center_nbd_take_prepare(&m->spec, m->id, o, &missing);
         m->encrypted = m->psk_key && o && json_object_get_boolean_member_with_default(o, "encrypted", FALSE);
+        /* A destination that cannot take a post-copy gets a pre-copy. */
+        m->spec.policy.postcopy &= o && json_object_get_boolean_member_with_default(o, "postcopy", FALSE);
         if (!missing && !encryption_settled(m))
             return FALSE;
+    } else if (step == STEP_FINISH && o && !m->destination_vm) {
+        /* Finished after a restart or a lost answer: the destination names it. */
+        m->destination_vm = g_strdup(json_object_get_string_member_with_default(o, "vm", NULL));
     } else if (step == STEP_PERFORM) {
         m->stats = o ? json_node_copy(answer) : json_node_new(JSON_NODE_OBJECT);
         if (!o)
@@ -465,8 +534,25 @@ on_step_reply(HostLink *link, guint status, JsonNode *answer, const GError *erro
     Migration *m = data;
     Step step = m->step;
 
-    if (step == STEP_PERFORM)
+    if (step == STEP_PERFORM) {
         perform_timeout(m->c, m->spec.source, FALSE);
+        center_nbd_perform_ended(m->id);
+    }
+    /* A confirm the source does not know of: it was done (or its hostd
+     * restarted and stopped the paused copy itself). Any other failure of
+     * a confirm is asked again later: the VM runs on the destination. */
+    if (error && step == STEP_CONFIRM && status != 404) {
+        g_warning("migration %s: confirm on %s: %s (asked again later)", m->id, m->spec.source_name,
+                  error->message);
+        m->pending = TRUE;
+        migration_end(m);
+        return;
+    }
+    if (error && step == STEP_CONFIRM)
+        error = NULL;
+    g_autoptr(GError) cancelled = NULL;
+    if (m->cancel_requested && step < STEP_FINISH)
+        error = cancelled = g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "cancelled by the user");
     if (error) {
         step_abort(m, step, error);
         return;
@@ -487,9 +573,16 @@ on_step_reply(HostLink *link, guint status, JsonNode *answer, const GError *erro
                                                 " ms, downtime %" G_GINT64_FORMAT " ms",
                                                 stat_of(m->stats, "total_time_ms"),
                                                 stat_of(m->stats, "downtime_ms"));
-        center_task_progress(m->task, 90, done);
+        progress(m, 90, done);
     }
     step_send(m, step + 1);
+}
+
+/* The disk copy's progress during perform (vMotion + Storage vMotion). */
+static void
+nbd_progress(gpointer data, int percent, const char *message)
+{
+    progress(data, percent, message);
 }
 
 static void
@@ -504,23 +597,40 @@ step_send(Migration *m, Step step)
         step_abort(m, step, error);
         return;
     }
-    center_task_progress(m->task, steps[step].percent, steps[step].doing);
+    if (m->cancel_requested && step < STEP_FINISH) {
+        g_autoptr(GError) e = g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "cancelled by the user");
+        step_abort(m, step, e);
+        return;
+    }
+    progress(m, steps[step].percent, steps[step].doing);
     if (step == STEP_PREPARE)
         m->prepare_sent = TRUE;
-    if (step == STEP_PERFORM)
+    record_save(m);   /* durable before the host acts on the step */
+    if (step == STEP_PERFORM) {
         perform_timeout(m->c, host, TRUE);
+        center_nbd_perform_started(m->c, &m->spec, m->id, nbd_progress, m);
+    }
     g_autofree char *path = g_strdup_printf("/api/vireo/migration?action=%s", steps[step].action);
     host_link_request(link, "POST", path, step_body(m, step), on_step_reply, m);
 }
 
 /* ---- the end -------------------------------------------------------------- */
 
+static void
+progress(Migration *m, int percent, const char *message)
+{
+    if (m->task)
+        center_task_progress(m->task, percent, message);
+}
+
 /* The task's result: perform's statistics, with the hosts and the time of
  * all five steps. */
 static JsonNode *
 migration_result(Migration *m)
 {
-    JsonNode *node = json_node_copy(m->stats);
+    JsonNode *node = m->stats ? json_node_copy(m->stats) : json_node_new(JSON_NODE_OBJECT);
+    if (!m->stats)
+        json_node_take_object(node, json_object_new());
     JsonObject *o = json_node_get_object(node);
     json_object_set_string_member(o, "source_host", m->spec.source);
     json_object_set_string_member(o, "destination_host", m->spec.destination);
@@ -528,25 +638,231 @@ migration_result(Migration *m)
     return node;
 }
 
+/* Where the VM is, said after a failure. */
+static char *
+failure_message(Migration *m)
+{
+    const char *vm = m->spec.vm_name, *src = m->spec.source_name, *dst = m->spec.destination_name;
+    if (m->finished)
+        return g_strdup_printf("%s. %s runs on %s; its paused copy on %s is stopped when %s answers",
+                               m->failure->message, vm, dst, src, src);
+    if (m->pending && !m->source_settled)
+        return g_strdup_printf("%s. %s is held on %s until %s answers whether the guest arrived there; "
+                               "Vireo then finishes or rolls back the migration (see the events)",
+                               m->failure->message, vm, src, dst);
+    return g_strdup_printf("%s. %s still runs on %s", m->failure->message, vm, src);
+}
+
+/* The task and the event, once; the slots go back at the same time. */
+static void
+migration_report(Migration *m)
+{
+    Center *c = m->c;
+    struct CenterMigrations *ms = c->migrations;
+    if (m->reported)
+        return;
+    m->reported = TRUE;
+    if (m->failure) {
+        g_autofree char *text = failure_message(m);
+        g_autoptr(GError) e = g_error_new(VIREO_ERROR, vireo_error_code_of(m->failure), "%s", text);
+        center_event(c, m->spec.user, m->spec.vm, "VmFailedMigrateEvent", TRUE, m->id, "%s", text);
+        if (m->task)
+            center_task_fail(m->task, e);
+    } else if (m->task) {
+        center_task_succeed(m->task, 200, migration_result(m));
+    }
+    m->task = NULL;
+    if (m->demand) {
+        migration_costs_finish(ms->costs, m->demand);
+        g_clear_pointer(&m->demand, migration_demand_free);
+    }
+    /* Not from here: the next migration may start (and fail) at once. */
+    if (!ms->pump_idle)
+        ms->pump_idle = g_idle_add(pump_idle, c);
+}
+
+static gboolean retry_pending(gpointer data);
+
 static void
 migration_end(Migration *m)
 {
     Center *c = m->c;
     struct CenterMigrations *ms = c->migrations;
+    gboolean was_pending = g_ptr_array_find(ms->pending, m, NULL);
 
-    if (m->failure) {
-        center_event(c, m->spec.user, m->spec.vm, "VmFailedMigrateEvent", TRUE, center_task_id(m->task),
-                     "%s", m->failure->message);
-        center_task_fail(m->task, m->failure);
-    } else {
-        center_task_succeed(m->task, 200, migration_result(m));
+    migration_report(m);
+    /* The VM is free again once where it runs is known. */
+    if (!m->unlocked && (!m->pending || m->source_settled || m->finished)) {
+        m->unlocked = TRUE;
+        center_vm_unlock(c, m->spec.vm);
     }
-    m->task = NULL;
-    center_vm_unlock(c, m->spec.vm);
-    if (m->demand)
-        migration_costs_finish(ms->costs, m->demand);
-    /* Not from here: the next migration may start (and fail) at once. */
-    if (!ms->pump_idle)
-        ms->pump_idle = g_idle_add(pump_idle, c);
+    if (m->pending) {
+        m->retrying = FALSE;
+        if (!was_pending)
+            g_ptr_array_add(ms->pending, m);
+        if (!ms->retry_timer)
+            ms->retry_timer = g_timeout_add_seconds(CENTER_MIGRATION_RETRY_S, retry_pending, c);
+        return;
+    }
+    if (was_pending)
+        center_event(c, NULL, m->spec.vm, "VmMigrationResolvedEvent", FALSE, m->id,
+                     "the interrupted vMotion of %s (%s) is settled: %s runs on %s", m->spec.vm_name,
+                     m->id, m->spec.vm_name, m->finished ? m->spec.destination_name : m->spec.source_name);
+    g_ptr_array_remove(ms->pending, m);
+    g_hash_table_remove(ms->running, m->id);
+    center_migration_record_clear(c->store, m->spec.vm);
     migration_free(m);
+}
+
+/* ---- pending migrations and recovery ---------------------------------------- */
+
+/* Asks again, every CENTER_MIGRATION_RETRY_S, the hosts that did not answer:
+ * a finished migration's confirm, else the undo from the start (both
+ * cancels are idempotent on the hosts). */
+static gboolean
+retry_pending(gpointer data)
+{
+    Center *c = data;
+    struct CenterMigrations *ms = c->migrations;
+    g_autoptr(GPtrArray) now = g_ptr_array_copy(ms->pending, NULL, NULL);
+    for (guint i = 0; i < now->len; i++) {
+        Migration *m = g_ptr_array_index(now, i);
+        if (m->retrying)
+            continue;
+        m->retrying = TRUE;
+        m->pending = FALSE;
+        m->undo_stage = 0;
+        if (m->finished)
+            step_send(m, STEP_CONFIRM);
+        else
+            undo_next(m);
+    }
+    if (ms->pending->len)
+        return G_SOURCE_CONTINUE;
+    ms->retry_timer = 0;
+    return G_SOURCE_REMOVE;
+}
+
+static void
+record_save(Migration *m)
+{
+    JsonObject *r = json_object_new();
+    json_object_set_string_member(r, "migration", m->id);
+    json_object_set_string_member(r, "step", m->step < STEP_N ? steps[m->step].action : "end");
+    json_object_set_boolean_member(r, "prepare_sent", m->prepare_sent);
+    json_object_set_boolean_member(r, "finished", m->finished);
+    json_object_set_string_member(r, "vm_name", m->spec.vm_name);
+    json_object_set_string_member(r, "user", m->spec.user ? m->spec.user : "");
+    json_object_set_string_member(r, "source", m->spec.source);
+    json_object_set_string_member(r, "source_name", m->spec.source_name);
+    json_object_set_string_member(r, "source_vm", m->spec.source_vm);
+    json_object_set_string_member(r, "destination", m->spec.destination);
+    json_object_set_string_member(r, "destination_name", m->spec.destination_name);
+    if (m->destination_vm)
+        json_object_set_string_member(r, "destination_vm", m->destination_vm);
+    if (m->spec.destination_pool)
+        json_object_set_string_member(r, "destination_pool", m->spec.destination_pool);
+    center_migration_record_save(m->c->store, m->spec.vm, r);
+    json_object_unref(r);
+}
+
+static char *
+record_string(JsonObject *r, const char *member)
+{
+    const char *s = json_object_get_string_member_with_default(r, member, NULL);
+    return s && *s ? g_strdup(s) : NULL;
+}
+
+/* At start: each migration a previous run left unfinished (its task was
+ * failed as interrupted) is settled as a pending one. */
+static void
+migrations_recover(Center *c)
+{
+    struct CenterMigrations *ms = c->migrations;
+    g_autoptr(GPtrArray) records = center_migration_records(c->store);
+    for (guint i = 0; i < records->len; i++) {
+        JsonObject *r = g_ptr_array_index(records, i);
+        Migration *m = g_new0(Migration, 1);
+        m->c = c;
+        m->id = record_string(r, "migration");
+        m->spec.vm = record_string(r, "vm");
+        m->spec.vm_name = record_string(r, "vm_name");
+        m->spec.user = record_string(r, "user");
+        m->spec.source = record_string(r, "source");
+        m->spec.source_name = record_string(r, "source_name");
+        m->spec.source_vm = record_string(r, "source_vm");
+        m->spec.destination = record_string(r, "destination");
+        m->spec.destination_name = record_string(r, "destination_name");
+        m->spec.destination_pool = record_string(r, "destination_pool");
+        m->destination_vm = record_string(r, "destination_vm");
+        m->prepare_sent = json_object_get_boolean_member_with_default(r, "prepare_sent", TRUE);
+        m->finished = json_object_get_boolean_member_with_default(r, "finished", FALSE);
+        m->step = m->finished ? STEP_CONFIRM : STEP_PERFORM;
+        m->started_us = g_get_monotonic_time();
+        if (!m->id || !m->spec.vm || !m->spec.source || !m->spec.destination) {
+            g_warning("%s: an unreadable migration record; dropped", m->spec.vm ? m->spec.vm : "?");
+            if (m->spec.vm)
+                center_migration_record_clear(c->store, m->spec.vm);
+            migration_free(m);
+            continue;
+        }
+        g_message("migration %s of %s was interrupted by a restart (step %s); settling it",
+                  m->id, m->spec.vm_name, json_object_get_string_member_with_default(r, "step", "?"));
+        m->failure = g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "vireo-centerd restarted during the vMotion");
+        m->reported = TRUE;
+        m->pending = TRUE;
+        g_hash_table_replace(c->vm_locks, g_strdup(m->spec.vm), g_strdup(m->id));
+        g_hash_table_insert(ms->running, m->id, m);
+        g_ptr_array_add(ms->pending, m);
+    }
+    if (ms->pending->len && !ms->retry_timer)
+        ms->retry_timer = g_timeout_add_seconds(1, retry_pending, c);
+}
+
+/* ---- cancel by the user ------------------------------------------------------ */
+
+static void
+on_early_cancel(HostLink *link, guint status, JsonNode *answer, const GError *error, gpointer data)
+{
+    g_free(data);
+}
+
+gboolean
+center_migration_cancel(Center *c, const char *task, GError **error)
+{
+    struct CenterMigrations *ms = c->migrations;
+    Migration *m = ms ? g_hash_table_lookup(ms->running, task) : NULL;
+    for (guint i = 0; !m && ms && i < ms->waiting->len; i++) {
+        Migration *w = g_ptr_array_index(ms->waiting, i);
+        if (g_str_equal(w->id, task)) {
+            migration_queue_remove(ms->queue, w);
+            g_ptr_array_remove_index(ms->waiting, i);
+            w->step = STEP_BEGIN;
+            w->failure = g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "vMotion of %s cancelled by the user "
+                                     "while it waited in the queue", w->spec.vm_name);
+            w->source_settled = TRUE;
+            migration_end(w);
+            return TRUE;
+        }
+    }
+    if (!m || m->reported) {
+        g_set_error(error, VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
+                    "task %s is not a running migration; it cannot be cancelled", task);
+        return FALSE;
+    }
+    if (m->finished || m->step >= STEP_FINISH) {
+        g_set_error(error, VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
+                    "too late to cancel %s: %s already runs on %s", task, m->spec.vm_name,
+                    m->spec.destination_name);
+        return FALSE;
+    }
+    m->cancel_requested = TRUE;
+    progress(m, steps[m->step].percent, "cancelling (requested by the user)");
+    /* During the copy: the destination's incoming QEMU goes first, which
+     * ends the copy on the source (perform then fails and the undo runs). */
+    HostLink *link = m->step == STEP_PERFORM ? center_host_link(c, m->spec.destination, NULL) : NULL;
+    if (link)
+        host_link_request(link, "POST", "/api/vireo/migration?action=cancel", step_body(m, STEP_N),
+                          on_early_cancel, g_strdup(m->id));
+    return TRUE;
 }

@@ -7,6 +7,7 @@
 
 #include "center.h"
 #include "migration-check.h"
+#include "migration-policy.h"
 
 G_BEGIN_DECLS
 
@@ -23,6 +24,9 @@ typedef struct {
     char *destination_name;
     char *destination_pool;   /* the destination's root resource pool, NULL to keep the VM's */
     MigrationEncryption encryption; /* the VM's migrate.encryptionMode */
+    char *datastore;          /* datastore-N: the disks move there too (vMotion + Storage vMotion), or NULL */
+    char *datastore_name;     /* its name, as the destination knows it */
+    MigrationPolicy policy;   /* convergence: the relocate body's vireo_migration over the defaults */
 } CenterMigrationSpec;
 
 void center_migration_spec_clear(CenterMigrationSpec *spec);
@@ -36,6 +40,21 @@ void center_migrations_init(Center *center);
  * locked for the task: the lock is released when the migration ends. */
 void center_migration_submit(Center *center, CenterMigrationSpec *spec, MigrationDemand *demand,
                              CenterTask *task);
+
+/* The user's cancel of a migration task (POST /api/cis/tasks/{task}?action=cancel):
+ * a queued one ends at once; a running one is undone after its current
+ * step (during the copy: the destination's copy is stopped first, which
+ * ends it). FALSE when it is not a migration, or too late (finish sent). */
+gboolean center_migration_cancel(Center *center, const char *task, GError **error);
+
+/* center-migrate-record.c: a migration's step kept on its VM (durable before
+ * each step is sent), found again at start. record: borrowed. */
+void center_migration_record_save(Store *store, const char *vm, JsonObject *record);
+void center_migration_record_clear(Store *store, const char *vm);
+GPtrArray *center_migration_records(Store *store);   /* JsonObject*, each with its "vm" */
+
+/* Seconds between attempts to settle a migration whose host did not answer. */
+#define CENTER_MIGRATION_RETRY_S 3
 
 /* The budget a switch-over may take (docs/migration.md). */
 #define CENTER_MIGRATION_DOWNTIME_MS 500

@@ -25,6 +25,9 @@
 #include "qmp-client.h"
 #include "vireo-error.h"
 #include "vm-launch.h"
+#include "vm-migrate-converge.h"
+#include "vm-migrate-journal.h"
+#include "vm-migrate-nbd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +37,8 @@
 #include <unistd.h>
 
 #define MIG_TLS_ID "vireo-mig-tls"
+/* A copy whose sent bytes do not move for this long is cancelled. */
+#define MIGRATION_STALL_S 20
 
 typedef struct {
     Host *host;
@@ -47,6 +52,9 @@ typedef struct {
     char *psk_identity;     /* NULL: a plain channel */
     gboolean tls_server;
     void (*after_tls)(gpointer op);
+    MigrationPolicy policy;  /* the body's "policy" over Vireo's defaults */
+    gboolean postcopy_ready; /* destination: QEMU took postcopy-ram */
+    VmConvergeWatch *watch;  /* source: the copy's convergence watcher */
 } MigOp;
 
 static void
@@ -57,7 +65,18 @@ mig_op_free(MigOp *op)
         api_request_unref(op->request);
     g_free(op->listen);
     g_free(op->psk_identity);
+    g_clear_pointer(&op->watch, vm_converge_watch_free);
     g_free(op);
+}
+
+/* The body's "policy" (migration-policy.h) over op->policy. */
+static gboolean
+policy_take(MigOp *op, JsonObject *body, GError **error)
+{
+    JsonObject *policy = NULL;
+    if (!json_util_get_object(body, "policy", "spec", &policy, error))
+        return FALSE;
+    return !policy || migration_policy_read(&op->policy, policy, "spec.policy", error);
 }
 
 /* ---- the pre-shared key ---------------------------------------------------- */
@@ -125,8 +144,10 @@ mig_fail(MigOp *op, const char *what, const GError *error)
 {
     g_autoptr(GError) e = g_error_new(VIREO_ERROR, vireo_error_code_of(error), "%s: %s", what,
                                       error->message);
-    if (op->vm)
+    if (op->vm) {
         vm_log(op->vm, "migration: %s", e->message);
+        vm_migration_watchdog_stop(op->vm);
+    }
     psk_remove(op->vm);
     api_request_reply_error(op->request, e);
     mig_op_free(op);
@@ -223,6 +244,48 @@ migration_vm(Host *host, ApiRequest *request, JsonObject **body)
     return NULL;
 }
 
+static JsonNode *
+vm_ref_json(const char *id)
+{
+    JsonObject *o = json_object_new();
+    json_object_set_string_member(o, "vm", id);
+    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(node, o);
+    return node;
+}
+
+/* A finish or cancel for a migration no VM here is in any more, answered
+ * from the journal so that the centre may ask again after a restart or a
+ * lost answer: finish of one that finished → 204; cancel of one whose guest
+ * was resumed here → 409; cancel of one unknown here → 204 (nothing to
+ * undo). TRUE when it answered. */
+static gboolean
+settled(Host *host, ApiRequest *request, gboolean cancel)
+{
+    JsonObject *o = api_body_object(request, TRUE);
+    const char *mid = o ? json_object_get_string_member_with_default(o, "migration", NULL) : NULL;
+    if (!mid || !o)
+        return o == NULL;
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, host->vms);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        if (g_strcmp0(((Vm *)value)->migration, mid) == 0)
+            return FALSE;
+    g_autofree char *vm_id = NULL;
+    g_autofree char *step = vm_migration_journal_step(host, mid, &vm_id);
+    gboolean here = g_strcmp0(step, "finished") == 0 || g_strcmp0(step, "resumed") == 0;
+    if (cancel && here)
+        api_request_reply_error(request, g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
+                                                     "migration %s completed: the VM runs on this host as %s",
+                                                     mid, vm_id ? vm_id : "?"));
+    else if (here)
+        api_request_reply_json(request, 200, vm_ref_json(vm_id ? vm_id : ""));
+    else if (cancel)
+        api_request_reply_empty(request, 204);
+    return cancel || here;
+}
+
 /* ---- begin (source) ------------------------------------------------------ */
 
 static void
@@ -252,12 +315,28 @@ mig_begin(ApiRequest *request, gpointer data)
     }
     vm->migration = g_strdup(mid);
     vm->migration_source = TRUE;
+    if (!vm_migration_journal_write(vm, "begin", &error)) {
+        g_clear_pointer(&vm->migration, g_free);
+        vm_end_operation(vm);
+        api_request_reply_error(request, error);
+        return;
+    }
     vm_log(vm, "migration %s: begin (source)", mid);
     g_autofree char *path = host_datastore_path_of(host, vm->vmx_path);
     JsonObject *r = json_object_new();
     json_object_set_string_member(r, "vmx_path", path ? path : vm->vmx_path);
     json_object_set_string_member(r, "name", vm->config->name);
     json_object_set_int_member(r, "memory_MiB", vm->config->memory_mib);
+    /* vMotion + Storage vMotion: what the destination must create. */
+    if (json_object_get_boolean_member_with_default(o, "with_files", FALSE) &&
+        !vm_migrate_nbd_describe(vm, r, &error)) {
+        json_object_unref(r);
+        vm_migration_journal_remove(host, mid);
+        g_clear_pointer(&vm->migration, g_free);
+        vm_end_operation(vm);
+        api_request_reply_error(request, error);
+        return;
+    }
     JsonNode *node = json_node_new(JSON_NODE_OBJECT);
     json_node_take_object(node, r);
     api_request_reply_json(request, 200, node);
@@ -291,6 +370,8 @@ on_incoming_address(GObject *source, GAsyncResult *res, gpointer data)
     json_object_set_string_member(o, "vm", op->vm->id);
     json_object_set_string_member(o, "uri", uri);
     json_object_set_boolean_member(o, "encrypted", op->psk_identity != NULL);
+    json_object_set_boolean_member(o, "postcopy", op->postcopy_ready);
+    vm_migrate_nbd_add_answer(op->vm, o);
     JsonNode *node = json_node_new(JSON_NODE_OBJECT);
     json_node_take_object(node, o);
     api_request_reply_json(op->request, 200, node);
@@ -313,15 +394,59 @@ on_incoming_started(GObject *source, GAsyncResult *res, gpointer data)
 static gboolean try_connect(gpointer data);
 
 static void
-start_incoming(gpointer data)
+open_incoming(MigOp *op)
 {
-    MigOp *op = data;
     g_autofree char *uri = g_strdup_printf("tcp:%s:0", op->listen);
+    /* MIGRATION events: the guest is resumed here on "completed". */
+    qmp_client_execute_async(op->vm->qmp, "migrate-set-capabilities",
+                             json_from_string("{\"capabilities\": [{\"capability\": \"events\", \"state\": true}]}", NULL),
+                             -1, NULL, NULL, NULL);
     JsonObject *args = json_object_new();
     json_object_set_string_member(args, "uri", uri);
     JsonNode *node = json_node_new(JSON_NODE_OBJECT);
     json_node_take_object(node, args);
     qmp_client_execute_async(op->vm->qmp, "migrate-incoming", node, -1, NULL, on_incoming_started, op);
+}
+
+/* A destination that cannot take a post-copy says so in its answer
+ * ("postcopy": false) and receives a pre-copy. */
+static void
+on_incoming_policy(Vm *vm, const GError *error, gpointer data)
+{
+    MigOp *op = data;
+    op->postcopy_ready = op->policy.postcopy && !error;
+    if (error)
+        vm_log(vm, "migration %s: no post-copy here: %s", vm->migration, error->message);
+    open_incoming(op);
+}
+
+static void
+start_incoming(gpointer data)
+{
+    MigOp *op = data;
+    if (op->policy.postcopy)
+        vm_converge_setup_destination(op->vm, &op->policy, on_incoming_policy, op);
+    else
+        open_incoming(op);
+}
+
+/* vMotion + Storage vMotion: the staged disks are served over NBD (TLS
+ * with the channel's server credentials) before the incoming channel opens. */
+static void
+on_disks_served(Vm *vm, const GError *error, gpointer data)
+{
+    MigOp *op = data;
+    if (error)
+        mig_fail(op, "the destination cannot receive the disks", error);
+    else
+        start_incoming(op);
+}
+
+static void
+serve_then_incoming(gpointer data)
+{
+    MigOp *op = data;
+    vm_migrate_nbd_serve(op->vm, op->listen, op->psk_identity ? MIG_TLS_ID : NULL, on_disks_served, op);
 }
 
 static void
@@ -340,7 +465,7 @@ on_dest_qmp(GObject *source, GAsyncResult *res, gpointer data)
         return;
     }
     vm_power_attach_channels(op->vm, qmp);
-    tls_then(op, TRUE, start_incoming);
+    tls_then(op, TRUE, vm_migrate_nbd_staged(op->vm) ? serve_then_incoming : start_incoming);
 }
 
 static gboolean
@@ -374,27 +499,36 @@ mig_prepare(ApiRequest *request, gpointer data)
             api_request_reply_error(request, error);
         return;
     }
-    g_autofree char *abs = mid && path ? host_resolve_datastore_path(host, path, NULL, NULL, &error) : NULL;
+    /* A "datastore": the VM's folder is made there (vMotion + Storage vMotion). */
+    g_autofree char *abs = mid ? vm_migrate_nbd_stage(host, mid, o, &error) : NULL;
+    if (!abs && !error)
+        abs = mid && path ? host_resolve_datastore_path(host, path, NULL, NULL, &error) : NULL;
     Vm *vm = abs ? vm_manager_register(host, abs, name, &error) : NULL;
     g_autofree char *opname = g_strdup_printf("migration %s", mid ? mid : "");
     if (vm && !vm_begin_operation(vm, opname, &error))
         vm = NULL;
     if (!vm) {
+        vm_migrate_nbd_abandon(host, mid);
         api_request_reply_error(request, error ? error : g_error_new(VIREO_ERROR, VIREO_ERROR_INVALID_ARGUMENT, "give migration, vmx_path and name"));
         return;
     }
     vm->migration = g_strdup(mid);
     vm->migration_source = FALSE;
+    vm_migrate_nbd_staged(vm);
+    vm->migration_resumed = FALSE;
     g_autofree char *identity = NULL;
-    g_autoptr(VmLaunch) launch = vm_launch_prepare(vm, TRUE, &error);
+    g_autoptr(VmLaunch) launch = vm_migration_journal_write(vm, "prepare", &error)
+                                     ? vm_launch_prepare(vm, TRUE, &error) : NULL;
     if (launch && !psk_take(vm, o, &identity, &error))
         g_clear_pointer(&launch, vm_launch_free);
     g_autofree char *log = g_build_filename(vm->dir, "vmware.log", NULL);
     QemuProcess *process = launch ? qemu_process_spawn(vm_launch_argv(launch), log, &error) : NULL;
     if (!process) {
         psk_remove(vm);
+        vm_migration_journal_remove(host, mid);
         vm_end_operation(vm);
         vm_manager_unregister(host, vm, NULL);
+        vm_migrate_nbd_abandon(host, mid);
         api_request_reply_error(request, error);
         return;
     }
@@ -405,6 +539,12 @@ mig_prepare(ApiRequest *request, gpointer data)
     op->vm = vm;
     op->request = api_request_ref(request);
     op->psk_identity = g_steal_pointer(&identity);
+    migration_policy_init(&op->policy);
+    if (!policy_take(op, o, &error)) {
+        vm_log(vm, "migration %s: %s; no post-copy", mid, error->message);
+        migration_policy_init(&op->policy);
+        g_clear_error(&error);
+    }
     op->listen = g_strdup(host->config->vmotion_address ? host->config->vmotion_address
                                                          : host->config->listen_address);
     op->timer = g_timeout_add(50, try_connect, op);
@@ -425,7 +565,11 @@ reply_stats(MigOp *op, JsonObject *info)
     json_object_set_int_member(r, "ram_bytes", ram ? json_object_get_int_member_with_default(ram, "total", 0) : 0);
     json_object_set_int_member(r, "dirty_sync_count", ram ? json_object_get_int_member_with_default(ram, "dirty-sync-count", 0) : 0);
     json_object_set_boolean_member(r, "encrypted", op->psk_identity != NULL);
+    if (op->watch)
+        vm_converge_watch_report(op->watch, r);
+    vm_migrate_nbd_add_stats(op->vm, r);
     psk_remove(op->vm);
+    vm_migration_watchdog_stop(op->vm);
     vm_log(op->vm, "migration %s: copy complete (total %" G_GINT64_FORMAT " ms, downtime %" G_GINT64_FORMAT " ms)",
            op->vm->migration, json_object_get_int_member(r, "total_time_ms"),
            json_object_get_int_member(r, "downtime_ms"));
@@ -436,13 +580,33 @@ reply_stats(MigOp *op, JsonObject *info)
 }
 
 static void
+on_disks_undone(Vm *vm, const GError *error, gpointer data)
+{
+    mig_fail(data, "the disk copy failed; the VM runs on the source", error);
+}
+
+static void
 on_copy_done(Vm *vm, JsonObject *info, const GError *error, gpointer data)
 {
     MigOp *op = data;
-    if (error)
+    /* Mirrored disks: undone first when the copy failed. */
+    if (!vm_migrate_nbd_copy_done(vm, error, on_disks_undone, op))
+        return;
+    g_autoptr(GError) why = error && op->watch ? vm_converge_watch_explain(op->watch) : NULL;
+    if (why)
+        mig_fail(op, "perform", why);
+    else if (error)
         mig_fail(op, "the memory copy failed; the VM runs on the source", error);
     else
         reply_stats(op, info);
+}
+
+static void
+on_copy_progress(Vm *vm, JsonObject *info, gpointer data)
+{
+    MigOp *op = data;
+    vm_converge_watch_poll(op->watch, info);
+    vm_migrate_nbd_copy_progress(vm, info);
 }
 
 static void
@@ -455,15 +619,40 @@ on_migrate(GObject *source, GAsyncResult *res, gpointer data)
         mig_fail(op, "QEMU refused to start the copy", error);
         return;
     }
-    vm_migration_wait(op->vm, 50, on_copy_done, op);
+    op->watch = vm_converge_watch_new(op->vm, &op->policy);
+    vm_migration_wait_watched(op->vm, 50, on_copy_progress, on_copy_done, op);
 }
 
+static void start_migrate(gpointer data);
+
 static void
-on_parameters(GObject *source, GAsyncResult *res, gpointer data)
+on_disks_mirrored(Vm *vm, const GError *error, gpointer data)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, &error);
-    (void)r; /* a refused parameter leaves QEMU's default: not fatal */
+    if (error)
+        mig_fail(data, "the disks could not be copied to the destination; the VM runs on the source", error);
+    else
+        start_migrate(data);
+}
+
+/* vMotion + Storage vMotion: every disk in sync on the destination (over
+ * NBD, with the channel's client credentials) before memory is copied. */
+static void
+mirror_then_migrate(gpointer data)
+{
+    MigOp *op = data;
+    vm_migrate_nbd_mirror(op->vm, op->psk_identity ? MIG_TLS_ID : NULL, on_disks_mirrored, op);
+}
+
+/* The convergence policy is set before the channel's TLS and the copy. */
+static void
+on_source_policy(Vm *vm, const GError *error, gpointer data)
+{
+    MigOp *op = data;
+    if (error) {
+        mig_fail(op, "the migration's convergence policy", error);
+        return;
+    }
+    tls_then(op, FALSE, vm_migrate_nbd_planned(vm) ? mirror_then_migrate : start_migrate);
 }
 
 /* op->listen holds the destination's uri on the source. */
@@ -500,22 +689,35 @@ mig_perform(ApiRequest *request, gpointer data)
         return;
     }
     g_autofree char *identity = NULL;
-    if (!psk_take(vm, o, &identity, &error)) {
+    gint64 stall_s = MIGRATION_STALL_S;
+    if (!json_util_get_int(o, "stall_timeout_s", "spec", &stall_s, &error) ||
+        !vm_migration_journal_write(vm, "perform", &error) || !psk_take(vm, o, &identity, &error) ||
+        !vm_migrate_nbd_plan(vm, o, &error)) {
         api_request_reply_error(request, error);
         return;
     }
+    vm_migration_watchdog_start(vm, (guint)CLAMP(stall_s, 2, 3600));
     MigOp *op = g_new0(MigOp, 1);
     op->host = data;
     op->vm = vm;
     op->request = api_request_ref(request);
     op->psk_identity = g_steal_pointer(&identity);
     op->listen = g_strdup(uri);
-    vm_log(vm, "migration %s: perform to %s (downtime budget %" G_GINT64_FORMAT " ms, %s)", vm->migration, uri,
-           downtime, op->psk_identity ? "encrypted" : "not encrypted");
-    g_autofree char *params = g_strdup_printf("{\"downtime-limit\": %" G_GINT64_FORMAT "}", CLAMP(downtime, 1, 60000));
-    qmp_client_execute_async(vm->qmp, "migrate-set-parameters", json_from_string(params, NULL), -1, NULL,
-                             on_parameters, NULL);
-    tls_then(op, FALSE, start_migrate);
+    migration_policy_init(&op->policy);
+    op->policy.downtime_ms = CLAMP(downtime, 1, 60000);
+    if (!policy_take(op, o, &error)) {
+        mig_fail(op, "perform", error);
+        return;
+    }
+    /* Mirrored disks complete while the source is paused: the guest may
+     * not run on the destination before (post-copy would). */
+    if (vm_migrate_nbd_planned(vm))
+        op->policy.postcopy = FALSE;
+    vm_log(vm, "migration %s: perform to %s (downtime budget %" G_GINT64_FORMAT " ms, throttle %s, post-copy %s, "
+           "%" G_GINT64_FORMAT " MiB/s, limit %" G_GINT64_FORMAT " s, %s)", vm->migration, uri,
+           op->policy.downtime_ms, op->policy.throttle ? "on" : "off", op->policy.postcopy ? "allowed" : "off",
+           op->policy.bandwidth_mib_s, op->policy.time_limit_s, op->psk_identity ? "encrypted" : "not encrypted");
+    vm_converge_setup_source(vm, &op->policy, on_source_policy, op);
 }
 
 /* ---- finish (destination) ------------------------------------------------ */
@@ -532,9 +734,13 @@ on_announced(GObject *source, GAsyncResult *res, gpointer data)
     vm->power_state = VM_POWER_STATE_POWERED_ON;
     vm_log(vm, "migration %s: finished; the VM runs here", vm->migration);
     psk_remove(vm);
+    g_autoptr(GError) jerror = NULL;
+    if (!vm_migration_journal_write(vm, "finished", &jerror))
+        g_warning("%s: %s", vm->id, jerror->message);
+    vm->migration_resumed = FALSE;
     g_clear_pointer(&vm->migration, g_free);
     vm_end_operation(vm);
-    api_request_reply_empty(op->request, 204);
+    api_request_reply_json(op->request, 200, vm_ref_json(vm->id));
     mig_op_free(op);
 }
 
@@ -552,7 +758,10 @@ on_dest_status(GObject *source, GAsyncResult *res, gpointer data)
     const char *status = r ? json_object_get_string_member_with_default(json_node_get_object(r), "status", "") : "";
     /* The source reports the copy complete once it has sent the last
      * bytes; over TLS the destination may still be reading them. */
-    if (g_str_equal(status, "inmigrate") && ++op->tries < FINISH_WAIT_TRIES) {
+    /* -S: "paused" once the copy is complete, until resumed on its event. */
+    if (g_str_equal(status, "paused"))
+        vm_migration_resume_incoming(op->vm);
+    if ((g_str_equal(status, "inmigrate") || g_str_equal(status, "paused")) && ++op->tries < FINISH_WAIT_TRIES) {
         op->timer = g_timeout_add(FINISH_WAIT_MS, query_dest_status, op);
         return;
     }
@@ -584,6 +793,8 @@ static void
 mig_finish(ApiRequest *request, gpointer data)
 {
     JsonObject *o = NULL;
+    if (settled(data, request, FALSE))
+        return;
     Vm *vm = migration_vm(data, request, &o);
     if (!vm)
         return;
@@ -592,6 +803,7 @@ mig_finish(ApiRequest *request, gpointer data)
                                                      "this host is not the destination of migration %s", vm->migration));
         return;
     }
+    vm_migrate_nbd_finish(vm);
     MigOp *op = g_new0(MigOp, 1);
     op->host = data;
     op->vm = vm;
@@ -608,9 +820,12 @@ on_source_gone(Vm *vm, const GError *error, gpointer data)
     Host *host = vm->host;
     g_autofree char *mid = g_strdup(vm->migration);
     g_autoptr(GError) local = NULL;
-    /* The files are the destination's now: forget the VM, keep them. */
-    if (!vm_manager_unregister(host, vm, &local))
+    /* The files are the destination's now: forget the VM, keep them;
+     * unless they were copied to the destination's datastore: delete them. */
+    gboolean copied = vm_migrate_nbd_confirm(vm);
+    if (!(copied ? vm_manager_destroy(host, vm, &local) : vm_manager_unregister(host, vm, &local)))
         g_warning("migration %s: %s", mid, local->message);
+    vm_migration_journal_remove(host, mid);
     api_request_reply_empty(request, 204);
     api_request_unref(request);
 }
@@ -628,6 +843,9 @@ mig_confirm(ApiRequest *request, gpointer data)
         return;
     }
     vm_log(vm, "migration %s: confirmed; stopping the source copy", vm->migration);
+    g_autoptr(GError) error = NULL;
+    if (!vm_migration_journal_write(vm, "confirm", &error))
+        g_warning("%s: %s", vm->id, error->message);
     psk_remove(vm);
     vm_end_operation(vm);
     vm_power_stop(vm, on_source_gone, api_request_ref(request));
@@ -699,41 +917,124 @@ on_cancelled(GObject *source, GAsyncResult *res, gpointer data)
     resume_source(rs);
 }
 
+/* The source lets go of the migration and resumes the guest (if its QEMU
+ * is still there). */
+static void
+source_release(Host *host, Vm *vm)
+{
+    vm_log(vm, "migration %s: cancelled on the source", vm->migration);
+    vm_migrate_nbd_cancel(vm);
+    vm_migration_journal_remove(host, vm->migration);
+    vm_migration_watchdog_stop(vm);
+    g_clear_pointer(&vm->migration, g_free);
+    vm_end_operation(vm);
+    psk_remove(vm);
+    if (vm->qmp)
+        qmp_client_execute_async(vm->qmp, "migrate_cancel", NULL, -1, NULL, on_cancelled, resume_new(host, vm));
+}
+
+typedef struct {
+    ApiRequest *request;
+    Host *host;
+    char *vm;
+    char *migration;
+    gboolean destination_clean;
+} SourceCancel;
+
+/* A copy that completed left the guest paused here and complete there: it
+ * is resumed here only when the centre says the destination's copy is gone
+ * (its cancel answered), never on a guess. */
+static void
+on_source_copy_state(GObject *source, GAsyncResult *res, gpointer data)
+{
+    SourceCancel *sc = data;
+    g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, NULL);
+    const char *copy = r ? json_object_get_string_member_with_default(json_node_get_object(r), "status", "") : "";
+    Vm *vm = vm_manager_lookup(sc->host, sc->vm, NULL);
+    if (vm && g_strcmp0(vm->migration, sc->migration) != 0)
+        vm = NULL;
+    if (vm && g_str_equal(copy, "completed") && !sc->destination_clean) {
+        api_request_reply_error(sc->request,
+            g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
+                        "the copy of migration %s completed: the guest stays paused here until the "
+                        "destination's copy is known to be gone (cancel it there first)", sc->migration));
+    } else {
+        if (vm)
+            source_release(sc->host, vm);
+        api_request_reply_empty(sc->request, 204);
+    }
+    api_request_unref(sc->request);
+    g_free(sc->vm);
+    g_free(sc->migration);
+    g_free(sc);
+}
+
+static void
+destination_cancel(ApiRequest *request, Host *host, Vm *vm)
+{
+    if (vm->migration_resumed) {
+        api_request_reply_error(request, g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
+                                                     "migration %s completed: the guest runs on this host as %s",
+                                                     vm->migration, vm->id));
+        return;
+    }
+    vm_log(vm, "migration %s: cancelled on the destination", vm->migration);
+    vm_migrate_nbd_cancel(vm);
+    vm_migration_journal_remove(host, vm->migration);
+    g_clear_pointer(&vm->migration, g_free);
+    vm_end_operation(vm);
+    psk_remove(vm);
+    vm->stop_requested = TRUE;
+    if (vm->process)
+        qemu_process_kill(vm->process, SIGKILL);
+    /* Unregistered once its QEMU is gone (vm_manager_unregister refuses a
+     * running VM); the exit watch turns it off first. */
+    vm->unregister_when_off = TRUE;
+    if (!vm->process)
+        vm_manager_unregister(host, vm, NULL);
+    api_request_reply_empty(request, 204);
+}
+
+/* cancel {"migration", "destination_clean"?}: the destination kills its
+ * incoming copy unless the guest already runs there (409); the source
+ * cancels its copy and resumes the guest (see on_source_copy_state). */
 static void
 mig_cancel(ApiRequest *request, gpointer data)
 {
     Host *host = data;
     JsonObject *o = NULL;
+    if (settled(host, request, TRUE))
+        return;
     Vm *vm = migration_vm(host, request, &o);
     if (!vm)
         return;
-    vm_log(vm, "migration %s: cancelled on the %s", vm->migration, vm->migration_source ? "source" : "destination");
-    g_clear_pointer(&vm->migration, g_free);
-    vm_end_operation(vm);
-    psk_remove(vm);
-    if (vm->migration_source) {
-        if (vm->qmp)
-            qmp_client_execute_async(vm->qmp, "migrate_cancel", NULL, -1, NULL, on_cancelled, resume_new(host, vm));
-    } else {
-        vm->stop_requested = TRUE;
-        if (vm->process)
-            qemu_process_kill(vm->process, SIGKILL);
-        /* Unregistered once its QEMU is gone (vm_manager_unregister refuses a
-         * running VM); the exit watch turns it off first. */
-        vm->unregister_when_off = TRUE;
-        if (!vm->process)
-            vm_manager_unregister(host, vm, NULL);
+    if (!vm->migration_source) {
+        destination_cancel(request, host, vm);
+        return;
     }
-    api_request_reply_empty(request, 204);
+    if (!vm->qmp) {
+        source_release(host, vm);
+        api_request_reply_empty(request, 204);
+        return;
+    }
+    SourceCancel *sc = g_new0(SourceCancel, 1);
+    sc->request = api_request_ref(request);
+    sc->host = host;
+    sc->vm = g_strdup(vm->id);
+    sc->migration = g_strdup(vm->migration);
+    sc->destination_clean = json_object_get_boolean_member_with_default(o, "destination_clean", FALSE);
+    qmp_client_execute_async(vm->qmp, "query-migrate", NULL, -1, NULL, on_source_copy_state, sc);
 }
 
 void
 api_migration_register(ApiServer *server, Host *host)
 {
     api_server_add_route(server, "POST", "/api/vireo/migration", "begin", mig_begin, host);
+    vm_migrate_nbd_register(server, host);
     api_server_add_route(server, "POST", "/api/vireo/migration", "prepare", mig_prepare, host);
     api_server_add_route(server, "POST", "/api/vireo/migration", "perform", mig_perform, host);
     api_server_add_route(server, "POST", "/api/vireo/migration", "finish", mig_finish, host);
     api_server_add_route(server, "POST", "/api/vireo/migration", "confirm", mig_confirm, host);
     api_server_add_route(server, "POST", "/api/vireo/migration", "cancel", mig_cancel, host);
+    api_server_add_route(server, "POST", "/api/vireo/migration", "status", api_migration_status, host);
 }
