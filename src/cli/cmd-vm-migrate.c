@@ -12,6 +12,11 @@ typedef struct {
     char *datastore;
     gboolean check;
     gboolean async;
+    gint downtime_ms;        /* the convergence policy (0 / FALSE: the centre's default) */
+    gboolean no_throttle;
+    gboolean postcopy;
+    gint bandwidth;
+    gint time_limit;
 } VmMigrateOptions;
 
 static void
@@ -25,6 +30,38 @@ vm_migrate_entries(gpointer options, GArray *entries)
     CLI_OPTION(entries, "check", G_OPTION_ARG_NONE, &o->check,
                "only check: list every reason the move would fail, move nothing", NULL);
     CLI_OPTION(entries, "async", G_OPTION_ARG_NONE, &o->async, "print the task id and return at once", NULL);
+    CLI_OPTION(entries, "downtime", G_OPTION_ARG_INT, &o->downtime_ms,
+               "vMotion: switch over when what remains fits this pause (default 500 ms)", "MS");
+    CLI_OPTION(entries, "no-throttle", G_OPTION_ARG_NONE, &o->no_throttle,
+               "vMotion: never slow the guest's vCPUs down to converge", NULL);
+    CLI_OPTION(entries, "postcopy", G_OPTION_ARG_NONE, &o->postcopy,
+               "vMotion: switch to post-copy when pre-copy cannot converge (a failure after the switch loses "
+               "the VM)", NULL);
+    CLI_OPTION(entries, "bandwidth", G_OPTION_ARG_INT, &o->bandwidth,
+               "vMotion: cap the memory copy (default 1192 MiB/s, 10 Gb/s)", "MIB_PER_S");
+    CLI_OPTION(entries, "time-limit", G_OPTION_ARG_INT, &o->time_limit,
+               "vMotion: cancel a copy that has not converged after this long (default 600 s)", "S");
+}
+
+/* The convergence flags as the relocate body's vireo_migration (NULL: none
+ * given, the centre's defaults). */
+static JsonObject *
+vm_migrate_policy(const VmMigrateOptions *o)
+{
+    if (!o->downtime_ms && !o->no_throttle && !o->postcopy && !o->bandwidth && !o->time_limit)
+        return NULL;
+    JsonObject *p = json_object_new();
+    if (o->downtime_ms)
+        json_object_set_int_member(p, "downtime_ms", o->downtime_ms);
+    if (o->no_throttle)
+        json_object_set_boolean_member(p, "throttle", FALSE);
+    if (o->postcopy)
+        json_object_set_boolean_member(p, "postcopy", TRUE);
+    if (o->bandwidth)
+        json_object_set_int_member(p, "bandwidth_MiB_per_second", o->bandwidth);
+    if (o->time_limit)
+        json_object_set_int_member(p, "time_limit_seconds", o->time_limit);
+    return p;
 }
 
 /* The report of a check: "vmotion: no issue" or one line per issue. */
@@ -100,6 +137,12 @@ vm_migrate_print_done(CliContext *ctx, const char *vm, const VmMigrateOptions *o
                                "%.1f s in all.\n",
                                cli_json_int(o, "total_time_ms") / 1000.0, moved, cli_json_int(o, "downtime_ms"),
                                cli_json_int(o, "elapsed_ms") / 1000.0);
+        if (opts->host)
+            g_string_append_printf(ctx->out, "%" G_GINT64_FORMAT " passes, vCPU throttle reached %" G_GINT64_FORMAT
+                                   " %%, %s.\n", cli_json_int(o, "dirty_sync_count"),
+                                   cli_json_int(o, "max_throttle_pct"),
+                                   json_object_get_boolean_member_with_default(o, "postcopy", FALSE)
+                                       ? "finished in post-copy" : "no post-copy");
     }
 }
 
@@ -141,6 +184,9 @@ vm_migrate_run(CliContext *ctx, gpointer options, char **args, GError **error)
         json_object_set_string_member(placement, "datastore", ds);
     JsonObject *spec = json_object_new();
     json_object_set_object_member(spec, "placement", placement);
+    JsonObject *policy = vm_migrate_policy(o);
+    if (policy)
+        json_object_set_object_member(spec, "vireo_migration", policy);
     g_autoptr(JsonNode) body = json_node_new(JSON_NODE_OBJECT);
     json_node_take_object(body, spec);
     if (o->check)

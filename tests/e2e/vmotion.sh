@@ -4,7 +4,11 @@
 # `vireo vm migrate` while a client pings it; the task, the inventory, one
 # QEMU, the guest's boot id and uptime, the network after the move; the dry
 # run (maintenance mode listed), a powered-off VM refused as not built yet,
-# and two relocates of one VM at once (one 409) moving it back.
+# and two relocates of one VM at once (one 409) moving it back. The guest
+# runs vireo-memwrite on 16 MiB (customization workload_mib): after each move
+# it still runs, its passes go on and it found no page lost or torn; the
+# convergence policy (vireo_migration) is taken, refused when wrong, and
+# reported in the task's result; the move back runs in post-copy.
 . "$(dirname "$0")/lib.sh"
 t_require_root
 t_require_template
@@ -20,6 +24,7 @@ B=$(lab_host_addr "$T_NET" 2)
 # The guest on the shared datastore, registered on esx-a before the centre
 # knows the host (so it is imported), and a small powered-off VM beside it.
 lab_copy_vm "$T_TEMPLATE" "$DS/shared/mig-01" mig-01
+echo 'guestinfo.vireo.customization = "{|22workload_mib|22:16}"' >>"$DS/shared/mig-01/mig-01.vmx"
 VIREO_URL="https://$A:$LAB_PORT" t_check "the guest is registered on esx-a" \
     vireo vm register --datastore shared mig-01/mig-01.vmx --name mig-01
 VIREO_URL="https://$A:$LAB_PORT" api_body POST /api/vcenter/vm \
@@ -55,6 +60,20 @@ guest_ip() { ip=$(capi_body GET "/api/vcenter/vm/$VM/guest/identity" | jq -r '.i
 t_check "the guest has an address" t_wait 90 guest_ip
 guest_ip   # t_check ran it in a subshell
 t_check "the guest answers pings before the move" t_wait 20 ip netns exec "$T_PREFIX-net" ping -c1 -W1 "$ip"
+# The memory workload: running, passes going on, no bad page.
+workload() { tools | jq -r '.workload | "\(.running) \(.passes) \(.errors)"'; }
+passes() { tools | jq -r '.workload.passes // 0'; }
+workload_runs() { [ "$(tools | jq -r '"\(.workload.running) \(.workload.mib)"')" = "true 16" ] && [ "$(passes)" -ge 1 ]; }
+t_check "the guest's memory workload runs on 16 MiB" t_wait 60 workload_runs
+# Passes grow and the verifier (one sweep a second) found nothing wrong,
+# checked twice 3 s apart after a move.
+workload_clean() {   # WHERE
+    local p1 p2 e
+    p1=$(passes); sleep 3; p2=$(passes); e=$(tools | jq -r '.workload.errors')
+    t_eq "the workload runs on after $1: passes grow ($p1 → $p2), errors 0" "1 0" \
+        "$(awk -v a="$p1" -v b="$p2" 'BEGIN {print (b > a) ? 1 : 0}') $e"
+}
+workload_clean "boot"
 
 # --- the dry run ----------------------------------------------------------------
 body="{\"placement\":{\"host\":\"$HB\"}}"
@@ -78,10 +97,14 @@ t_eq "a powered-off VM: 400 UNSUPPORTED" "400 UNSUPPORTED" "${r%% *} $(echo "${r
 t_match "... saying cold migration is not built yet" "not built yet: cold migration" \
     "$(echo "${r#* }" | jq -r '.messages[0].default_message')"
 SH=$(capi_body GET '/api/vcenter/datastore?names=shared' | jq -r '.[0].datastore')
-r=$(capi POST "/api/vcenter/vm/$VM?action=relocate" "{\"placement\":{\"host\":\"$HB\",\"datastore\":\"$SH\"}}")
-t_eq "placement.host + placement.datastore: 400 UNSUPPORTED" "400 UNSUPPORTED" "${r%% *} $(echo "${r#* }" | jq -r .error_type)"
-t_match "... saying vMotion + Storage vMotion is not built yet" "not built yet: vMotion \+ Storage vMotion" \
-    "$(echo "${r#* }" | jq -r '.messages[0].default_message')"
+# (placement.host + placement.datastore is vMotion + Storage vMotion now:
+# tests/e2e/xvmotion.sh.)
+r=$(capi POST "/api/vcenter/vm/$VM?action=relocate" "{\"placement\":{\"host\":\"$HB\"},\"vireo_migration\":{\"downtime_ms\":0}}")
+t_eq "a policy out of range (downtime_ms 0): 400 INVALID_ARGUMENT" "400 INVALID_ARGUMENT" \
+    "${r%% *} $(echo "${r#* }" | jq -r .error_type)"
+r=$(capi POST "/api/vcenter/vm/$VM?action=relocate" "{\"placement\":{\"host\":\"$HB\"},\"vireo_migration\":{\"speed\":1}}")
+t_match "an unknown policy member: 400 naming it" "^400 .*vireo_migration.speed is not a migration policy setting" \
+    "${r%% *} $(echo "${r#* }" | jq -r '.messages[0].default_message')"
 
 # --- the move, with a client pinging the guest -------------------------------------
 sleep 2
@@ -91,7 +114,7 @@ ip netns exec "$T_PREFIX-net" ping -i 0.2 -W 1 "$ip" >"$T_STATE/ping.log" 2>&1 &
 pinger=$!
 sleep 2
 start=$(date +%s.%N)
-out=$(vireo vm migrate mig-01 --host esx-b 2>"$T_STATE/migrate.err"); rc=$?
+out=$(vireo vm migrate mig-01 --host esx-b --downtime 300 2>"$T_STATE/migrate.err"); rc=$?
 end=$(date +%s.%N)
 t_eq "vireo vm migrate mig-01 --host esx-b succeeds" 0 "$rc"
 t_match "... and says what it did" "Migrated mig-01 to esx-b" "$out"
@@ -101,6 +124,8 @@ info=$(capi_body GET "/api/cis/tasks/$TASK")
 t_eq "the task SUCCEEDED at 100%" "SUCCEEDED 100" "$(echo "$info" | jq -r '"\(.status) \(.progress.completed)"')"
 t_match "... its result has the downtime" '^[0-9]+$' "$(echo "$info" | jq -r .result.downtime_ms)"
 echo "# perform: $(echo "$info" | jq -c '.result')"
+t_eq "... and the policy's effect: budget 300 ms (--downtime), passes, throttle, no post-copy" "300 1 1 false" \
+    "$(echo "$info" | jq -r '.result | "\(.downtime_budget_ms) \(.dirty_sync_count >= 1) \(.max_throttle_pct >= 0) \(.postcopy)"')"
 t_eq "the inventory places the VM on esx-b" "1 0" "$(vm_host "$HB") $(vm_host "$HA")"
 t_eq "... powered on" POWERED_ON "$(capi_body GET "/api/vcenter/vm?vms=$VM" | jq -r '.[0].power_state')"
 t_check "exactly one QEMU runs the guest, on esx-b" t_wait 15 one_qemu_on esx-b
@@ -109,6 +134,7 @@ t_eq "the guest did not reboot (same boot id)" "$bid" "$(tools | jq -r .boot_id)
 up2=$(tools | jq -r .uptime_seconds)
 t_eq "its uptime went on" 1 "$(awk -v a="$up1" -v b="$up2" 'BEGIN {print (b > a) ? 1 : 0}')"
 t_check "the guest answers pings after the move" t_wait 10 ip netns exec "$T_PREFIX-net" ping -c1 -W1 "$ip"
+workload_clean "the move to esx-b"
 sleep 2
 kill "$pinger" 2>/dev/null; wait "$pinger" 2>/dev/null
 last_seq=$(grep -o 'icmp_seq=[0-9]*' "$T_STATE/ping.log" | tail -1 | cut -d= -f2)
@@ -120,7 +146,9 @@ t_eq "a VmMigratedEvent names both hosts" 1 \
     "$(capi_body GET "/api/vireo/events?object=$VM" | jq '[.[] | select(.type == "VmMigratedEvent" and (.message | test("esx-a to esx-b")))] | length')"
 
 # --- two relocates at once: one runs (back to esx-a), the other is 409 --------------
-back="{\"placement\":{\"host\":\"$HA\"}}"
+# The move back asks for post-copy after one pass, throttle off and a 1 ms
+# budget no pre-copy of a busy guest meets: post-copy must run.
+back="{\"placement\":{\"host\":\"$HA\"},\"vireo_migration\":{\"downtime_ms\":1,\"throttle\":false,\"postcopy\":true,\"postcopy_after_passes\":1}}"
 (capi POST "/api/vcenter/vm/$VM?action=relocate&vmw-task=true" "$back" >"$T_STATE/r1") & p1=$!
 (capi POST "/api/vcenter/vm/$VM?action=relocate&vmw-task=true" "$back" >"$T_STATE/r2") & p2=$!
 wait $p1 $p2
@@ -128,10 +156,15 @@ codes=$(cat "$T_STATE/r1" "$T_STATE/r2" | cut -d' ' -f1 | sort | tr '\n' ' ')
 t_eq "two relocates of one VM at once: one 202, one 409" "202 409 " "$codes"
 TASK2=$(cat "$T_STATE/r1" "$T_STATE/r2" | grep '^202' | cut -d' ' -f2- | tr -d '"')
 t_check "vireo task wait follows the second move" vireo task wait "$TASK2"
+info=$(capi_body GET "/api/cis/tasks/$TASK2")
+echo "# perform (post-copy asked): $(echo "$info" | jq -c '.result')"
+t_eq "... it switched to post-copy (throttle off, max throttle 0)" "true 0" \
+    "$(echo "$info" | jq -r '.result | "\(.postcopy) \(.max_throttle_pct)"')"
 t_eq "the VM is back on esx-a" "1 0" "$(vm_host "$HA") $(vm_host "$HB")"
 t_check "exactly one QEMU runs the guest, on esx-a" t_wait 15 one_qemu_on esx-a
 t_check "the guest agent reports from esx-a" t_wait 30 tools_running
 t_eq "still the same boot" "$bid" "$(tools | jq -r .boot_id)"
+workload_clean "the post-copy move back to esx-a"
 t_eq "no duplicate VM was left in the inventory" 1 "$(capi_body GET '/api/vcenter/vm' | jq '[.[] | select(.name | startswith("mig-01"))] | length')"
 
 # --- a step that fails: the VM stays on the source ----------------------------------
