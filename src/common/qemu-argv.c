@@ -282,7 +282,13 @@ argv_add_machine(GPtrArray *argv, const VmConfig *config, const QemuLaunch *laun
     const char *cpu = launch->cpu_model;
     if (cpu == NULL)
         cpu = launch->accel == QEMU_ACCEL_KVM ? "host" : "qemu64";
-    argv_add(argv, "-cpu", qemu_argv_escape(cpu));
+    char *cpu_value = qemu_argv_escape(cpu);
+    if (launch->cpu_enforce) {
+        char *enforced = g_strconcat(cpu_value, ",enforce", NULL);
+        g_free(cpu_value);
+        cpu_value = enforced;
+    }
+    argv_add(argv, "-cpu", cpu_value);
 
     int cores = config->cores_per_socket > 0 ? config->cores_per_socket : 1;
     argv_add(argv, "-smp", g_strdup_printf("%d,sockets=%d,cores=%d,threads=1",

@@ -38,6 +38,8 @@ typedef struct {
 typedef struct {
     QemuAccel accel;
     const char *cpu_model;        /* "qemu64", "Nehalem", ... ; NULL = "qemu64" for TCG, "host" for KVM */
+    gboolean cpu_enforce;         /* ",enforce": QEMU refuses to start rather than drop a
+                                   * feature of the model (an EVC baseline, docs/evc.md) */
     const char *qmp_socket;       /* unix socket QEMU listens on for QMP */
     const char *agent_socket;     /* unix socket for the virtio-serial port org.vireo.tools.0 */
     const char *pid_file;

@@ -114,8 +114,9 @@ host_evc_problems(Host *host, const EvcMode *wanted, gboolean check_vms, gboolea
                                     vm_in_way);
 }
 
-/* Whether this host can run a VM at mode (a resume: the VM's CPU state
- * needs every feature of it). */
+/* Whether this host can run a VM at mode: a resume's CPU state needs every
+ * feature of it, and a host whose CPU shrank (evc_max) since the centre set
+ * its mode must not start VMs at it. */
 static gboolean
 host_runs_mode(Host *host, const EvcMode *mode, GError **error)
 {
@@ -125,25 +126,26 @@ host_runs_mode(Host *host, const EvcMode *mode, GError **error)
     if (evc_host_supports(mode, &evc, &why))
         return TRUE;
     g_set_error(error, VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
-                "the VM runs at EVC mode %s and this host cannot give it: %s", mode->id, why);
+                "EVC mode %s cannot run on this host: %s", mode->id, why);
     return FALSE;
 }
 
 gboolean
 host_evc_launch_model(Vm *vm, gboolean resume, const char *default_model, const char **model,
-                      GError **error)
+                      gboolean *enforce, GError **error)
 {
     const char *recorded = host_evc_vm_mode(vm);
     const EvcMode *mode = NULL;
     g_autofree char *why = NULL;
 
     *model = default_model;
+    *enforce = FALSE;
     if (!evc_mode_for_start(host_evc_mode(vm->host), recorded, resume, &mode, &why)) {
         g_set_error(error, VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
                     "%s cannot start: %s", vm->config->name, why);
         return FALSE;
     }
-    if (mode && resume && !host_runs_mode(vm->host, mode, error))
+    if (mode && !host_runs_mode(vm->host, mode, error))
         return FALSE;
     if (!resume && g_strcmp0(recorded, mode ? mode->id : NULL) != 0) {
         if (mode)
@@ -157,8 +159,10 @@ host_evc_launch_model(Vm *vm, gboolean resume, const char *default_model, const 
         if (mode)
             vm_log(vm, "EVC mode %s: the CPU is %s", mode->id, mode->qemu_model);
     }
-    if (mode)
+    if (mode) {
         *model = mode->qemu_model;
+        *enforce = TRUE;
+    }
     return TRUE;
 }
 
@@ -274,9 +278,8 @@ evc_put(ApiRequest *request, gpointer data)
     if (problems->len) {
         g_ptr_array_add(problems, NULL);
         g_autofree char *list = g_strjoinv("; ", (char **)problems->pdata);
-        error = g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
-                            "%s cannot take EVC mode %s: %s", host->config->host_name,
-                            wanted->id, list);
+        /* Each problem names the host or VM and the mode already. */
+        error = g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE, "%s", list);
         api_request_reply_error(request, error);
         return;
     }

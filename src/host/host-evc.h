@@ -35,10 +35,12 @@ GPtrArray *host_evc_problems(Host *host, const EvcMode *wanted, gboolean check_v
  * takes the host's mode and records it in the .vmx (or removes a recorded
  * one when the host has none); a resume (resume from suspend, incoming
  * vMotion) keeps the recorded mode, which this host must support. *model:
- * the mode's QEMU model, or default_model when the VM runs without EVC.
- * FALSE when the mode cannot be run here or the .vmx cannot be written. */
+ * the mode's QEMU model, or default_model when the VM runs without EVC;
+ * *enforce: TRUE with a mode, so that QEMU refuses to start rather than
+ * give the VM less than the baseline. FALSE when the mode cannot be run
+ * here or the .vmx cannot be written. */
 gboolean host_evc_launch_model(Vm *vm, gboolean resume, const char *default_model,
-                               const char **model, GError **error);
+                               const char **model, gboolean *enforce, GError **error);
 
 /* The mode a VM recorded at power-on, or NULL (for its GET: cpu.evc_mode). */
 const char *host_evc_vm_mode(Vm *vm);

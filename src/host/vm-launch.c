@@ -229,7 +229,8 @@ build(VmLaunch *l, gboolean resume, GError **error)
     Vm *vm = l->vm;
     QemuLaunch q = { 0 };
     q.accel = vm->host->accel;
-    if (!host_evc_launch_model(vm, resume, vm->host->config->cpu_model, &q.cpu_model, error))
+    if (!host_evc_launch_model(vm, resume, vm->host->config->cpu_model, &q.cpu_model,
+                               &q.cpu_enforce, error))
         return FALSE;
     q.qmp_socket = keep(l, vm_launch_qmp_socket(vm));
     q.agent_socket = keep(l, vm_launch_agent_socket(vm));

@@ -226,6 +226,20 @@ case_incoming_kvm(Fixture *f)
     f->launch.incoming_defer = TRUE;
 }
 
+/* A VM at an EVC mode: the baseline's versioned model, enforced. */
+static void
+case_evc_baseline(Fixture *f)
+{
+    f->config->cpu_count = 2;
+    f->config->cores_per_socket = 2;
+    fx_disk(f, VM_BUS_SATA, 0, 0, "web-01-flat.vmdk", "raw");
+    f->config->sata_adapters = 1;
+    fx_nic(f, 0, VM_NIC_VMXNET3, "00:50:56:00:00:05", "vnet5");
+    f->launch.cpu_model = "Nehalem-v1";
+    f->launch.cpu_enforce = TRUE;
+    f->launch.start_paused = TRUE;
+}
+
 typedef struct {
     const char *name;
     void (*build)(Fixture *f);
@@ -241,6 +255,7 @@ static const ArgvCase cases[] = {
     { "efi-secure-boot", case_efi_secure_boot, TRUE, OVMF_CODE_SECBOOT },
     { "substitutions", case_substitutions, TRUE, NULL },
     { "incoming-kvm", case_incoming_kvm, FALSE, NULL },
+    { "evc-baseline", case_evc_baseline, TRUE, NULL },
 };
 
 #define GOLDEN_ROOT "/vmfs/volumes/ds,1/web-01"
