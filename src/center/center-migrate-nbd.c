@@ -10,7 +10,7 @@
 #include "json-util.h"
 #include "vireo-error.h"
 
-#define PROGRESS_INTERVAL_MS 1000
+#define PROGRESS_INTERVAL_MS 500
 /* The disks' copy is given this rate on top of the memory copy's time,
  * for the perform's answer: a slow rate, so that big disks do not fail a
  * migration that is still advancing (the hosts' watchdogs stop stuck ones). */
