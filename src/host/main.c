@@ -13,6 +13,7 @@
 #include "vireo-build-config.h"
 #include "vireo-error.h"
 #include "vm.h"
+#include "vm-cold-migrate.h"
 #include "vm-migrate-journal.h"
 
 #include <errno.h>
@@ -158,6 +159,7 @@ start_api(Host *host, GError **error)
     api_hardware_register(server, host);
     api_migration_register(server, host);
     api_storage_migration_register(server, host);
+    api_cold_migration_register(server, host);
     api_evc_register(server, host);
     if (!api_server_listen(server, host->config->listen_address, host->config->port, error))
         return NULL;
