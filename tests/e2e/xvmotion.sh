@@ -54,7 +54,6 @@ export VIREO_URL=$T_CENTER_URL VIREO_USERNAME=administrator VIREO_PASSWORD=$T_PA
 
 tools() { capi_body GET "/api/vcenter/vm/$VM/tools"; }
 tools_running() { [ "$(tools | jq -r .run_state)" = RUNNING ]; }
-vm_attr() { capi_body GET "/api/vcenter/vm?vms=$VM" | jq -r ".[0].$1"; }
 vm_host() { capi_body GET "/api/vcenter/vm?hosts=$1" | jq -r --arg v "$VM" '[.[] | select(.vm == $v)] | length'; }
 qemus() { pgrep -f "qemu-system.*$T_STATE/$1/" | wc -l; }
 one_qemu_on() { [ "$(qemus "$1")" = 1 ] && [ "$(($(qemus esx-a) + $(qemus esx-b)))" = 1 ]; }
