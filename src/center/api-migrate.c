@@ -8,6 +8,7 @@
  */
 #include "center-evc.h"
 #include "center-migrate.h"
+#include "center-cold-migrate.h"
 #include "center-migrate-nbd.h"
 
 #include "json-util.h"
@@ -32,6 +33,7 @@ typedef struct {
     char *destination_pool;    /* NULL when the VM keeps its pool */
     StoreObject *datastore;    /* placement.datastore with another host, or NULL */
     MigrationPolicy policy;    /* the body's vireo_migration over the defaults */
+    JsonObject *disks;         /* the body's per-disk datastores (cold only), borrowed */
     JsonNode *vm_info;         /* GET of the VM on the source */
     JsonNode *source_info;     /* GET of each host */
     JsonNode *destination_info;
@@ -78,7 +80,8 @@ relocate_placement(JsonNode *body, const char **host, const char **datastore, GE
     /* vireo_migration (the convergence policy) is read by vm_relocate. */
     g_autoptr(GList) top = spec ? json_object_get_members(spec) : NULL;
     for (GList *l = top; l; l = l->next) {
-        if (g_str_equal(l->data, "placement") || g_str_equal(l->data, MIGRATION_POLICY_MEMBER))
+        if (g_str_equal(l->data, "placement") || g_str_equal(l->data, MIGRATION_POLICY_MEMBER) ||
+            g_str_equal(l->data, "disks"))   /* per-disk datastores: cold migration only (vm_relocate) */
             continue;
         g_set_error(error, VIREO_ERROR, VIREO_ERROR_UNSUPPORTED,
                     "not built yet: relocate with \"%s\"; only placement.host (vMotion on shared "
@@ -366,9 +369,16 @@ relocate_decide(Relocate *r)
     g_autoptr(MigrationVm) mvm = relocate_vm(r);
     g_autoptr(MigrationHost) src = relocate_host(r, r->source, r->source_info);
     g_autoptr(MigrationHost) dst = relocate_host(r, r->destination, r->destination_info);
+    /* Per-disk datastores (cold migration), by the labels the check knows. */
+    g_autoptr(GHashTable) disk_ds = center_cold_disk_datastores(r->c, api_request_user(r->request),
+                                                                json_node_get_object(r->vm_info), r->disks, &error);
+    if (r->disks && !disk_ds) {
+        api_request_reply_error(r->request, error);
+        return;
+    }
     /* With a datastore the check wants it mounted on the destination. */
     MigrationRequest req = { .source = src, .destination = dst,
-                             .datastore = r->datastore ? r->datastore->name : NULL };
+                             .datastore = r->datastore ? r->datastore->name : NULL, .disk_datastores = disk_ds };
     g_autoptr(MigrationReport) report = migration_check(mvm, &req);
 
     if (r->check_only) {
@@ -376,10 +386,15 @@ relocate_decide(Relocate *r)
         return;
     }
     if (report->kind == MIGRATION_KIND_COLD) {
-        center_reply_error(r->request, VIREO_ERROR_UNSUPPORTED,
-                           "not built yet: cold migration — VM %s is %s, and only a running VM "
-                           "can move today (vMotion); power it on first",
-                           mvm->name, vm_power_state_to_string(mvm->power_state));
+        /* Off or suspended: files copied or re-registered (center-cold-migrate.c). */
+        CenterColdRequest cold = { r->vm, r->source, r->destination, r->datastore, r->source_vm,
+                                   r->destination_pool, json_node_get_object(r->vm_info), r->disks };
+        if (!migration_report_to_error(report, &error)) {
+            api_request_reply_error(r->request, error);
+            return;
+        }
+        r->locked = FALSE;   /* the cold migration takes the lock over */
+        center_cold_migration_start(r->c, r->request, &cold);
         return;
     }
     if (!migration_report_to_error(report, &error)) {
@@ -631,9 +646,32 @@ vm_relocate(ApiRequest *request, gpointer data)
         return;
     }
     g_autofree char *current = store_object_attr_string(vm, STORE_ATTR_VM_HOST);
+    /* Off or suspended: a cold migration, checked as the others (the VM's
+     * own host when none is given), run by center-cold-migrate.c. */
+    g_autofree char *power = store_object_attr_string(vm, "power_state");
+    gboolean cold = power && g_strcmp0(power, "POWERED_ON") != 0;
+    JsonObject *disks = NULL;
+    if (api_request_body(request) && !json_util_get_object(json_node_get_object(api_request_body(request)), "disks",
+                                                           "spec", &disks, &error)) {
+        api_request_reply_error(request, error);
+        return;
+    }
+    if (disks && !cold) {
+        center_reply_error(request, VIREO_ERROR_UNSUPPORTED,
+                           "not built yet: per-disk datastores (\"disks\") for a running VM; only a cold "
+                           "migration (VM off or suspended) takes them");
+        return;
+    }
+    g_autoptr(StoreObject) target_ds = NULL;
+    if (cold && datastore) {
+        if (!(target_ds = center_nbd_target_datastore(c, request, datastore)))
+            return;
+        datastore = NULL;
+    }
+    if (cold && !host)
+        host = current;
     /* A new host and a datastore: vMotion + Storage vMotion, checked and run
      * as a vMotion whose disks move too (center-migrate-nbd.c). */
-    g_autoptr(StoreObject) target_ds = NULL;
     if (datastore && host && g_strcmp0(host, current) != 0) {
         if (!(target_ds = center_nbd_target_datastore(c, request, datastore)))
             return;
@@ -653,6 +691,7 @@ vm_relocate(ApiRequest *request, gpointer data)
     r->vm = g_steal_pointer(&vm);
     r->check_only = g_strcmp0(api_request_query(request, "check_only"), "true") == 0;
     r->datastore = g_steal_pointer(&target_ds);
+    r->disks = disks;
     if (!migration_policy_from_body(&r->policy, api_request_body(request) ? json_node_get_object(api_request_body(request)) : NULL,
                                     &error)) {
         api_request_reply_error(request, error);

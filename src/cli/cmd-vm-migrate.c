@@ -126,6 +126,16 @@ vm_migrate_print_done(CliContext *ctx, const char *vm, const VmMigrateOptions *o
             cli_json_append(ctx->out, stats);
         return;
     }
+    if (o && g_strcmp0(cli_json_str(o, "kind"), "COLD") == 0) {
+        /* A cold migration: files copied (or re-registered), no memory. */
+        g_autofree char *copied = cli_size_format((guint64)MAX(cli_json_int(o, "copied_bytes"), 0));
+        g_string_append_printf(ctx->out, "Migrated %s (cold) to %s%s%s.\n", vm, opts->host ? opts->host : "",
+                               opts->host && opts->datastore ? ", " : "", opts->datastore ? opts->datastore : "");
+        g_string_append_printf(ctx->out, "%s copied in %.1f s; %.1f s in all.\n",
+                               json_object_get_boolean_member_with_default(o, "files_copied", FALSE) ? copied : "No file",
+                               cli_json_int(o, "copy_time_ms") / 1000.0, cli_json_int(o, "elapsed_ms") / 1000.0);
+        return;
+    }
     if (opts->host)
         g_string_append_printf(ctx->out, "Migrated %s to %s.\n", vm, opts->host);
     else
@@ -202,7 +212,8 @@ vm_migrate_run(CliContext *ctx, gpointer options, char **args, GError **error)
 
 const CliCommand cli_vm_migrate_commands[] = {
     { "vm migrate", "VM", "Move a running VM to another host (--host: vMotion) or its disks to another datastore "
-      "(--datastore: Storage vMotion); centre only; --check: dry run", 1, 1,
+      "(--datastore: Storage vMotion), or a powered-off or suspended one (cold migration); centre only; "
+      "--check: dry run", 1, 1,
       sizeof(VmMigrateOptions), vm_migrate_entries, vm_migrate_run },
     { NULL },
 };

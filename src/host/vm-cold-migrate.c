@@ -592,6 +592,11 @@ route(ApiRequest *request, Host *host, const char *action)
         (g_str_equal(action, "commit") ? cold_import_commit : cold_import_abort)(host, request, o);
     } else {
         ColdExport *e = g_hash_table_lookup(exports, mid);
+        if (e && e->exporting && g_str_equal(action, "commit")) {
+            api_request_reply_error(request, g_error_new(VIREO_ERROR, VIREO_ERROR_RESOURCE_BUSY,
+                                                         "migration %s is still being exported", mid));
+            return;
+        }
         if (e && g_str_equal(action, "commit")) {
             cold_source_commit(host, request, o, e);
             return;
