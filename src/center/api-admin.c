@@ -1,6 +1,7 @@
 /* api-admin.c — tasks (/api/cis/tasks), events, privileges, roles, users and
  * permissions on the centre. */
 #include "center.h"
+#include "center-migrate.h"
 #include "json-util.h"
 #include "password.h"
 #include "vireo-error.h"
@@ -78,6 +79,31 @@ task_get(ApiRequest *request, gpointer data)
     JsonNode *node = json_node_new(JSON_NODE_OBJECT);
     json_node_take_object(node, task_json(t));
     api_request_reply_json(request, 200, node);
+}
+
+/* POST /api/cis/tasks/{task}?action=cancel: the user who started the task,
+ * or one with Global.CancelTask; only migrations can be cancelled. */
+static void
+task_cancel(ApiRequest *request, gpointer data)
+{
+    Center *c = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(StoreTask) t = store_task_get(c->store, api_request_param(request, "task"), &error);
+    const char *user = api_request_user(request);
+    if (t && g_strcmp0(t->user, user) != 0 && !(t->target_id && center_can_see(c, user, t->target_id)))
+        g_clear_pointer(&t, store_task_free);
+    if (!t) {
+        center_reply_error(request, VIREO_ERROR_NOT_FOUND, "no task '%s'", api_request_param(request, "task"));
+        return;
+    }
+    if (g_strcmp0(t->user, user) != 0 &&
+        !center_authorize(c, request, t->target_id ? t->target_id : STORE_ROOT_FOLDER, "Global.CancelTask"))
+        return;
+    if (!center_migration_cancel(c, t->id, &error)) {
+        api_request_reply_error(request, error);
+        return;
+    }
+    api_request_reply_empty(request, 204);
 }
 
 static void
@@ -383,6 +409,7 @@ center_api_admin_register(ApiServer *s, Center *c)
 {
     api_server_add_route(s, "GET", "/api/cis/tasks", NULL, task_list, c);
     api_server_add_route(s, "GET", "/api/cis/tasks/{task}", NULL, task_get, c);
+    api_server_add_route(s, "POST", "/api/cis/tasks/{task}", "cancel", task_cancel, c);
     api_server_add_route(s, "GET", "/api/vireo/events", NULL, event_list, c);
     api_server_add_route(s, "GET", "/api/vireo/privileges", NULL, privilege_list, c);
     api_server_add_route(s, "GET", "/api/vireo/roles", NULL, role_list, c);

@@ -646,6 +646,9 @@ failure_message(Migration *m)
     if (m->finished)
         return g_strdup_printf("%s. %s runs on %s; its paused copy on %s is stopped when %s answers",
                                m->failure->message, vm, dst, src, src);
+    if (m->pending && !m->source_settled && m->destination_clean)
+        return g_strdup_printf("%s. %s's copy was stopped, so %s stays on %s: Vireo resumes it there when "
+                               "%s answers (see the events)", m->failure->message, dst, vm, src, src);
     if (m->pending && !m->source_settled)
         return g_strdup_printf("%s. %s is held on %s until %s answers whether the guest arrived there; "
                                "Vireo then finishes or rolls back the migration (see the events)",

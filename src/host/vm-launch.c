@@ -238,6 +238,9 @@ build(VmLaunch *l, gboolean resume, GError **error)
     q.drives = l->drives;
     q.netdevs = l->netdevs;
     q.incoming_defer = resume;
+    /* A vMotion destination: resumed by vireo-hostd when the copy completed
+     * (vm-migrate-journal.c), never by QEMU on its own. */
+    q.start_paused = resume && vm->migration && !vm->migration_source;
     if (vm->config->firmware == VM_FIRMWARE_EFI) {
         q.bios_code = vm->host->ovmf_code;
         if (!(q.nvram_path = prepare_nvram(l, error)))
