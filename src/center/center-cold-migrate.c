@@ -280,6 +280,8 @@ step_body(ColdMigration *m, ColdStep step, gboolean destination)
     if (step == COLD_EXPORT) {
         json_object_set_string_member(o, "vm", m->source_vm);
         json_object_set_boolean_member(o, "copy", m->copy);
+        /* A disk whose datastore does not change stays (not copied, not deleted). */
+        json_object_set_object_member(o, "disks", json_object_ref(m->disk_targets));
         if (m->copy)
             psk_add(m, o);
     } else if (step == COLD_IMPORT) {

@@ -51,6 +51,7 @@ typedef struct {
     char *descriptor;     /* the source's descriptor, extent renamed if needed */
     char *preallocation;  /* qemu-img's -o preallocation= */
     char *vmx_file_name;  /* what the .vmx names it by once here */
+    gboolean stay;        /* a disk left where it is (a datastore both hosts see) */
 } ImportItem;
 
 typedef struct {
@@ -353,6 +354,8 @@ copy_all(ColdImport *imp, GError **error)
     guint64 done = 0;
     for (guint i = 0; i < imp->items->len; i++) {
         ImportItem *it = g_ptr_array_index(imp->items, i);
+        if (it->stay)
+            continue;
         if (!it->port) {
             if (!write_inline(imp, it, error))
                 return FALSE;
@@ -471,6 +474,35 @@ preallocation_of(const char *provisioning)
            : p == VM_DISK_PROVISIONING_THICK_LAZY_ZEROED ? "falloc" : "off";
 }
 
+/* A disk that stays: only the .vmx's path changes (the full path, as the
+ * home folder moves away from it). */
+static gboolean
+plan_kept_disk(ColdImport *imp, JsonObject *d, GError **error)
+{
+    const char *node = json_object_get_string_member_with_default(d, "node", NULL);
+    const char *ds_name = json_object_get_string_member_with_default(d, "datastore", NULL);
+    const char *path = json_object_get_string_member_with_default(d, "path", NULL);
+    const HostDatastoreConfig *ds = ds_name ? host_lookup_datastore(imp->host, ds_name) : NULL;
+    g_autofree char *full = ds && path ? g_strdup_printf("[%s] %s", ds->name, path) : NULL;
+    g_autofree char *resolved = full ? host_resolve_datastore_path(imp->host, full, NULL, NULL, error) : NULL;
+    if (!node || !path)
+        return bad_input(error, "disks");
+    if (!ds || !resolved || !g_file_test(resolved, G_FILE_TEST_IS_REGULAR)) {
+        g_clear_error(error);
+        g_set_error(error, VIREO_ERROR, VIREO_ERROR_NOT_FOUND, "disk %s stays on %s, which this host %s", node,
+                    ds_name ? ds_name : "?", ds ? "sees without the disk's file" : "does not have");
+        return FALSE;
+    }
+    ImportItem *it = g_new0(ImportItem, 1);
+    g_ptr_array_add(imp->items, it);
+    it->stay = TRUE;
+    it->label = g_strdup_printf("disk %s", node);
+    it->node = g_strdup(node);
+    it->path = g_steal_pointer(&resolved);
+    it->vmx_file_name = g_strdup_printf("/vmfs/volumes/%s/%s", ds->name, path);
+    return TRUE;
+}
+
 /* A disk lands in <its target datastore>/<the VM's folder>/, under its
  * source names; its descriptor is the source's (same uuid, same CID). */
 static gboolean
@@ -484,6 +516,8 @@ plan_disk(ColdImport *imp, JsonObject *d, JsonObject *targets, const HostDatasto
     const char *desc_name = json_object_get_string_member_with_default(d, "descriptor_name", NULL);
     const char *text = json_object_get_string_member_with_default(d, "descriptor", NULL);
     gint64 port = json_object_get_int_member_with_default(d, "port", 0);
+    if (json_object_get_boolean_member_with_default(d, "stay", FALSE))
+        return plan_kept_disk(imp, d, error);
     if (!ds) {
         g_set_error(error, VIREO_ERROR, VIREO_ERROR_NOT_FOUND, "no datastore '%s' on this host", target);
         return FALSE;
@@ -517,6 +551,8 @@ plan_check(ColdImport *imp, GError **error)
     g_autoptr(GHashTable) need = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     for (guint i = 0; i < imp->items->len; i++) {
         ImportItem *it = g_ptr_array_index(imp->items, i);
+        if (it->stay)
+            continue;
         if (g_file_test(it->path, G_FILE_TEST_EXISTS) || (it->desc_path && g_file_test(it->desc_path, G_FILE_TEST_EXISTS))) {
             g_set_error(error, VIREO_ERROR, VIREO_ERROR_ALREADY_EXISTS, "%s already exists here; remove it first",
                         it->desc_path ? it->desc_path : it->path);

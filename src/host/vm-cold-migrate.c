@@ -34,7 +34,9 @@ typedef struct {
     char *home;           /* the VM's folder */
     GArray *pids;         /* qemu-nbd daemons (pid_t) */
     GPtrArray *files;     /* files of the home folder carried to the destination */
-    GPtrArray *disks;     /* descriptors of the disks (their extents go with them) */
+    GPtrArray *disks;     /* descriptors of the disks copied (their extents go with them) */
+    GPtrArray *kept;      /* descriptors of disks that stay where they are (shared datastore) */
+    JsonObject *targets;  /* disk key → datastore it ends on (export's "disks"), or NULL */
     /* Filled while exporting (the worker thread), read once it is done: */
     char *address;
     gboolean copy;
@@ -75,6 +77,10 @@ cold_export_free(ColdExport *e)
         g_ptr_array_unref(e->files);
     if (e->disks)
         g_ptr_array_unref(e->disks);
+    if (e->kept)
+        g_ptr_array_unref(e->kept);
+    if (e->targets)
+        json_object_unref(e->targets);
     if (e->answer)
         json_object_unref(e->answer);
     g_free(e);
@@ -219,8 +225,9 @@ serve_file(ColdExport *e, const char *file, guint index, GError **error)
 static gboolean
 is_disk_file(ColdExport *e, const char *path)
 {
-    for (guint i = 0; i < e->disks->len; i++) {
-        const char *desc = g_ptr_array_index(e->disks, i);
+    for (guint i = 0; i < e->disks->len + e->kept->len; i++) {
+        const char *desc = i < e->disks->len ? g_ptr_array_index(e->disks, i)
+                                             : g_ptr_array_index(e->kept, i - e->disks->len);
         if (g_str_equal(desc, path))
             return TRUE;
         g_autoptr(VmdkDescriptor) d = vmdk_descriptor_load(desc, NULL);
@@ -287,6 +294,8 @@ export_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancell
 
     for (guint i = 0; e->copy && i < json_array_get_length(disks); i++) {
         JsonObject *d = json_array_get_object_element(disks, i);
+        if (json_object_get_boolean_member_with_default(d, "stay", FALSE))
+            continue;
         guint port = serve_file(e, json_object_get_string_member(d, "data_path"), e->pids->len, &error);
         if (!port)
             break;
@@ -340,10 +349,22 @@ disk_entry(ColdExport *e, Vm *vm, const VmDisk *disk, GError **error)
     g_autofree char *dir = g_path_get_dirname(desc);
     g_autofree char *node = vm_device_node(disk->bus, disk->controller, disk->unit);
     g_autofree char *desc_name = g_path_get_basename(desc);
+    g_autofree char *key_text = g_strdup_printf("%d", key);
+    const char *ds = datastore_name_of(vm->host, desc);
+    const char *target = e->targets ? json_object_get_string_member_with_default(e->targets, key_text, NULL) : NULL;
     GStatBuf st;
     JsonObject *o = json_object_new();
     json_object_set_int_member(o, "key", key);
     json_object_set_string_member(o, "node", node);
+    if (!e->copy || g_strcmp0(target, ds) == 0) {
+        /* It stays on a datastore the destination sees: named, not copied. */
+        g_autofree char *at = host_datastore_path_of(vm->host, desc);
+        json_object_set_boolean_member(o, "stay", TRUE);
+        json_object_set_string_member(o, "datastore", ds);
+        json_object_set_string_member(o, "path", at && strchr(at, ']') ? strchr(at, ']') + 2 : desc_name);
+        g_ptr_array_add(e->kept, g_steal_pointer(&desc));
+        return o;
+    }
     json_object_set_string_member(o, "descriptor_name", desc_name);
     json_object_set_string_member(o, "descriptor", text);
     json_object_set_string_member(o, "datastore", datastore_name_of(vm->host, desc));
@@ -415,7 +436,8 @@ on_exported(GObject *source, GAsyncResult *res, gpointer data)
     } else {
         JsonArray *disks = json_object_get_array_member(e->answer, "disks");
         for (guint i = 0; i < json_array_get_length(disks); i++)
-            json_object_remove_member(json_array_get_object_element(disks, i), "data_path");
+            if (json_object_has_member(json_array_get_object_element(disks, i), "data_path"))
+                json_object_remove_member(json_array_get_object_element(disks, i), "data_path");
         JsonNode *node = json_node_new(JSON_NODE_OBJECT);
         json_node_set_object(node, e->answer);
         api_request_reply_json(call->request, 200, node);
@@ -437,6 +459,7 @@ export_new(Host *host, Vm *vm, const char *mid, gboolean copy)
     e->pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
     e->files = g_ptr_array_new_with_free_func(g_free);
     e->disks = g_ptr_array_new_with_free_func(g_free);
+    e->kept = g_ptr_array_new_with_free_func(g_free);
     e->address = g_strdup(host->config->vmotion_address ? host->config->vmotion_address
                                                          : host->config->listen_address);
     e->copy = copy;
@@ -469,6 +492,13 @@ cold_export(Host *host, ApiRequest *request, JsonObject *o, const char *mid)
         return;
     }
     g_autoptr(ColdExport) e = export_new(host, vm, mid, copy);
+    JsonObject *targets = NULL;
+    if (!json_util_get_object(o, "disks", "spec", &targets, &error)) {
+        vm_end_operation(vm);
+        api_request_reply_error(request, error);
+        return;
+    }
+    e->targets = targets ? json_object_ref(targets) : NULL;
     e->answer = export_answer(e, vm, &error);
     if (!e->answer || (copy && !cold_psk_write(o, e->run_dir, &identity, &error))) {
         vm_end_operation(vm);
