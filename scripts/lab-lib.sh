@@ -133,7 +133,13 @@ lab_host_up() {
     lab_wait_api "$addr" root "$password"
 }
 
-lab_hostd_pid() { [ -s "$1/hostd.pid" ] && kill -0 "$(cat "$1/hostd.pid")" 2>/dev/null && cat "$1/hostd.pid"; }
+# The daemon's pid while it runs (a killed one not yet reaped is a zombie:
+# it does not count).
+lab_hostd_pid() {
+    local pid
+    [ -s "$1/hostd.pid" ] && pid=$(cat "$1/hostd.pid") && [ -r "/proc/$pid/stat" ] &&
+        [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] && echo "$pid"
+}
 
 # lab_hostd_start NS DIR CONFIG — starts vireo-hostd unless it runs.
 lab_hostd_start() {

@@ -96,6 +96,11 @@ copying_bytes() {   # the source QEMU is sending
 # After a fault: where it runs, the same boot, no journals, free to move.
 check_settled() {
     local name=$1 where=$2
+    # A migration left pending (a host had not answered) is settled by the
+    # centre when it does: then the VM is free again.
+    if [ -n "${T:-}" ] && task_message "$T" | grep -q "see the events"; then
+        t_check "$name: the centre settles the pending migration (VmMigrationResolvedEvent)" t_wait 60 resolved "$T"
+    fi
     t_check "$name: one QEMU, on $where, as the inventory says" t_wait 60 settled_on "$where"
     t_eq "$name: the same boot" "$BOOT" "$(tools | jq -r .boot_id)"
     t_check "$name: no migration journal left on the hosts" t_wait 30 no_journals
