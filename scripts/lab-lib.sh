@@ -105,6 +105,8 @@ lab_host_up() {
         echo "state_dir = $dir/state"
         echo "accelerator = auto"
         echo "vmotion_address = $(lab_host_vmotion_addr "$n" "$i")"
+        # Extra [host] lines, e.g. LAB_HOST_EXTRA="vmotion_encryption = false".
+        [ -n "${LAB_HOST_EXTRA:-}" ] && echo "$LAB_HOST_EXTRA"
         echo
         echo "[user root]"
         echo "password_hash = $(lab_password_hash "$password")"

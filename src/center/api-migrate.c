@@ -287,9 +287,10 @@ relocate_host(Relocate *r, const StoreObject *h, JsonNode *info)
     mh->vmotion_link_mbps = DEFAULT_VMOTION_LINK_MBPS;
     mh->cpu_features = cpu_features_of(info);
     mh->evc_mode = center_evc_host_mode(r->c, h);
-    /* Every Vireo host carries the stream over TLS with a pre-shared key;
-     * one that does not confirm it in its prepare answer is caught there. */
-    mh->supports_encryption = TRUE;
+    /* A host says whether it carries migrations over TLS (hostd.ini's
+     * vmotion_encryption); one that does not confirm it in its prepare
+     * answer is caught there too. */
+    mh->supports_encryption = o ? json_object_get_boolean_member_with_default(o, "vmotion_encryption", TRUE) : TRUE;
     return mh;
 }
 

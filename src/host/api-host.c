@@ -94,6 +94,8 @@ host_get(ApiRequest *request, gpointer data)
     member_string(b, "accelerator", qemu_accel_to_string(host->accel));
     member_string(b, "accelerator_reason", host->accel_reason);
     member_string(b, "vmotion_address", host->config->vmotion_address);
+    json_builder_set_member_name(b, "vmotion_encryption");
+    json_builder_add_boolean_value(b, host->config->vmotion_encryption);
     json_builder_set_member_name(b, "cpu");
     json_builder_begin_object(b);
     member_int(b, "count", g_get_num_processors());

@@ -17,7 +17,7 @@
 #define HOST_CONFIG_MAX_VLAN 4094
 
 static const char *const host_keys[] = { "name", "listen", "port", "state_dir", "accelerator",
-                                         "vmotion_address", "cpu_model", "evc_max", "memory_mib",
+                                         "vmotion_address", "vmotion_encryption", "cpu_model", "evc_max", "memory_mib",
                                          "qemu", NULL };
 static const char *const user_keys[] = { "password_hash", NULL };
 static const char *const datastore_keys[] = { "path", NULL };
@@ -146,6 +146,26 @@ fail(GError **error, const char *group, const char *key, const char *format, ...
 
 /* The key's value (trimmed), def when absent; FALSE when required and absent
  * or present but empty. */
+/* "true" or "false", as written (not GLib's 1/0 too). */
+static gboolean
+get_bool(GKeyFile *kf, const char *group, const char *key, gboolean def, gboolean *out,
+         GError **error)
+{
+    g_autofree char *v = g_key_file_get_string(kf, group, key, NULL);
+    if (!v) {
+        *out = def;
+        return TRUE;
+    }
+    g_strstrip(v);
+    if (g_str_equal(v, "true") || g_str_equal(v, "false")) {
+        *out = g_str_equal(v, "true");
+        return TRUE;
+    }
+    g_set_error(error, VIREO_ERROR, VIREO_ERROR_INVALID_ARGUMENT,
+                "[%s] %s: give true or false, not '%s'", group, key, v);
+    return FALSE;
+}
+
 static gboolean
 get_string(GKeyFile *kf, const char *group, const char *key, gboolean required,
            const char *def, char **out, GError **error)
@@ -289,6 +309,7 @@ parse_host(GKeyFile *kf, HostConfig *c, GError **error)
         !get_string(kf, g, "vmotion_address", FALSE, c->listen_address, &c->vmotion_address,
                     error) ||
         !check_ip(g, "vmotion_address", c->vmotion_address, error) ||
+        !get_bool(kf, g, "vmotion_encryption", TRUE, &c->vmotion_encryption, error) ||
         !get_string(kf, g, "cpu_model", FALSE, NULL, &c->cpu_model, error) ||
         !check_cpu_model(g, "cpu_model", c->cpu_model, error) ||
         !get_string(kf, g, "evc_max", FALSE, NULL, &c->evc_max, error) ||

@@ -7,6 +7,7 @@
  *   state_dir = /var/lib/vireo/esx-a  # certificate, inventory, sockets (required)
  *   accelerator = auto                # auto | kvm | tcg (default auto)
  *   vmotion_address = 10.99.0.11      # address migrations arrive on (default: listen)
+ *   vmotion_encryption = false        # this host cannot encrypt migrations (default true)
  *   cpu_model = Nehalem               # QEMU CPU model for VMs (default: qemu64 under TCG)
  *   evc_max = intel-nehalem           # report at most this EVC mode's CPU (default: all QEMU gives)
  *   memory_mib = 8192                 # memory VMs may use (default: the machine's)
@@ -61,6 +62,7 @@ typedef struct {
     char *state_dir;
     char *accelerator;
     char *vmotion_address;
+    gboolean vmotion_encryption; /* migrations to and from here may use TLS (default TRUE) */
     char *cpu_model;     /* NULL: default */
     char *evc_max;       /* EVC mode id (canonical) the host narrows its CPU to; NULL: none */
     gint64 memory_mib;   /* 0: the machine's */

@@ -110,7 +110,9 @@ psk_take(Vm *vm, JsonObject *body, char **identity_out, GError **error)
     JsonObject *psk = NULL;
     if (!json_util_get_object(body, "psk", "spec", &psk, error))
         return FALSE;
-    if (!psk)
+    /* A host configured without migration TLS takes no key: its prepare
+     * answers "encrypted": false and the centre decides (required fails). */
+    if (!psk || !vm->host->config->vmotion_encryption)
         return TRUE;
     const char *identity = json_object_get_string_member_with_default(psk, "identity", NULL);
     const char *key = json_object_get_string_member_with_default(psk, "key", NULL);

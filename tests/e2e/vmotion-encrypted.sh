@@ -58,7 +58,7 @@ t_eq "the check no longer warns encryption-unavailable" 0 \
 # capture_start HOST FILE / capture_stop: the migration channel as the
 # destination's management interface sees it (the API's TLS port left out).
 capture_start() {
-    ip netns exec "$T_PREFIX-$1" tcpdump -i mgmt0 -s 256 -U -w "$2" "tcp and not port $LAB_PORT" 2>/dev/null &
+    ip netns exec "$T_PREFIX-$1" tcpdump -i vmk1 -s 256 -U -w "$2" "tcp and not port $LAB_PORT" 2>/dev/null &
     capture=$!
     sleep 1
 }
@@ -152,6 +152,37 @@ t_eq "... the same boot" "$bid" "$(tools | jq -r .boot_id)"
 inventory_one() { [ "$(capi_body GET /api/vcenter/vm | jq '[.[] | select(.name | startswith("enc-01"))] | length')" = 1 ]; }
 t_check "one enc-01 in the inventory" t_wait 20 inventory_one
 
+# --- required, against a host that cannot encrypt -----------------------------------
+# esx-b restarted with vmotion_encryption = false (an ESXi host without
+# encrypted vMotion); the VM, on esx-a, requires encryption.
+sed -i 's/^migrate\.encryptionMode = .*/migrate.encryptionMode = "required"/' "$VMX"
+t_check "a move to esx-a (reads the .vmx with mode required)" vireo vm migrate enc-01 --host esx-a
+t_eq "esx-a describes the VM's mode: required" required \
+    "$(hapi "$A" GET "/api/vcenter/vm/$(host_vm "$A")" | cut -d' ' -f2- | jq -r .migrate_encryption)"
+restart_b() {
+    t_new_session
+    LAB_HOST_EXTRA=$1 lab_host_up "$T_PREFIX" "$T_NET" 2 esx-b "$T_STATE" "$T_PASSWORD" \
+        "local-b=$DS/local-b" "shared=$DS/shared" >/dev/null
+}
+b_encrypts() { [ "$(hapi "$B" GET /api/vcenter/host/ha-host | cut -d' ' -f2- | jq -r .vmotion_encryption)" = "$1" ]; }
+b_connected() { [ "$(capi_body GET "/api/vcenter/host?names=esx-b" | jq -r '.[0].connection_state')" = CONNECTED ]; }
+restart_b "vmotion_encryption = false"
+t_check "esx-b reports it cannot encrypt migrations" t_wait 30 b_encrypts false
+t_check "... and the centre has it connected" t_wait 30 b_connected
+r=$(capi_body POST "/api/vcenter/vm/$VM?action=relocate&check_only=true" "{\"placement\":{\"host\":\"$HB\"}}")
+t_eq "check_only: encryption-required-unsupported is an ERROR" ERROR \
+    "$(echo "$r" | jq -r '.issues[] | select(.code == "encryption-required-unsupported") | .severity')"
+r=$(capi POST "/api/vcenter/vm/$VM?action=relocate" "{\"placement\":{\"host\":\"$HB\"}}")
+t_eq "a required move to esx-b is refused (400)" 400 "${r%% *}"
+t_match "... saying esx-b cannot encrypt" "requires encrypted vMotion but host esx-b cannot encrypt" \
+    "$(echo "${r#* }" | jq -r '.messages[0].default_message')"
+t_check "one QEMU, still on esx-a" t_wait 15 one_qemu_on esx-a
+t_eq "... the same boot" "$bid" "$(tools | jq -r .boot_id)"
+restart_b ""
+t_check "esx-b encrypts again after a restart with the default" t_wait 30 b_encrypts true
+t_check "... connected" t_wait 30 b_connected
+t_check "the required move to esx-b now succeeds" vireo vm migrate enc-01 --host esx-b
+t_eq "... encrypted" "SUCCEEDED true" "$(capi_body GET "/api/cis/tasks/$(last_task)" | jq -r '"\(.status) \(.result.encrypted)"')"
 
 # --- M8: random bytes on the incoming port before the real stream ------------------
 noise() {

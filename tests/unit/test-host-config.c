@@ -105,6 +105,7 @@ test_defaults(void)
     g_assert_cmpuint(c->port, ==, 8443);
     g_assert_cmpstr(c->accelerator, ==, "auto");
     g_assert_cmpstr(c->vmotion_address, ==, "127.0.0.1");
+    g_assert_true(c->vmotion_encryption);
     g_assert_null(c->cpu_model);
     g_assert_cmpint(c->memory_mib, ==, 0);
     g_assert_cmpstr(c->qemu_binary, ==, "/usr/bin/qemu-system-x86_64");
@@ -118,6 +119,13 @@ test_defaults(void)
     g_autoptr(HostConfig) c2 = host_config_parse(listen_only, strlen(listen_only), &error);
     g_assert_no_error(error);
     g_assert_cmpstr(c2->vmotion_address, ==, "192.168.5.1");
+
+    /* A host that cannot encrypt migrations says so. */
+    static const char no_tls[] = "[host]\nname=a\nstate_dir=/s\nvmotion_encryption = false\n"
+                                 "[user root]\npassword_hash=$y$x\n";
+    g_autoptr(HostConfig) c3 = host_config_parse(no_tls, strlen(no_tls), &error);
+    g_assert_no_error(error);
+    g_assert_false(c3->vmotion_encryption);
 }
 
 static void
@@ -162,6 +170,8 @@ static const BadCase bad_cases[] = {
     { "accelerator", HOST "accelerator = hvf\n" USER, { "[host] accelerator", "hvf" } },
     { "vmotion address", HOST "vmotion_address = 10.0.0\n" USER,
       { "[host] vmotion_address" } },
+    { "vmotion_encryption not a boolean", HOST "vmotion_encryption = 1\n" USER,
+      { "[host] vmotion_encryption", "true or false" } },
     { "cpu model with options", HOST "cpu_model = Nehalem,+vmx\n" USER, { "[host] cpu_model" } },
     { "memory negative", HOST "memory_mib = -1\n" USER, { "[host] memory_mib" } },
     { "relative qemu", HOST "qemu = qemu-system-x86_64\n" USER, { "[host] qemu", "absolute" } },
