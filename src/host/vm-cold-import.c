@@ -13,6 +13,7 @@
  * progress); the main loop only reads its progress under the lock.
  */
 #include "vm-cold-migrate.h"
+#include "vm-cold-journal.h"
 
 #include "datastore.h"
 #include "json-util.h"
@@ -422,6 +423,7 @@ on_import_done(GObject *source, GAsyncResult *res, gpointer data)
         if (imp->state == IMPORT_VERIFIED)
             undo_created(imp);
         api_request_reply_empty(imp->abort_request, 204);
+        cold_journal_remove(imp->host, imp->migration, "destination");
         g_hash_table_remove(imports, imp->migration);
     }
 }
@@ -639,6 +641,35 @@ import_plan(ColdImport *imp, JsonObject *o, GError **error)
     return plan_check(imp, error);
 }
 
+/* Everything import may create, journalled before it creates anything
+ * (a restart deletes it: vm-cold-journal.c); plan_check made sure no file
+ * exists yet. Folders first, outermost first. */
+static gboolean
+journal_begin(ColdImport *imp, GError **error)
+{
+    g_autoptr(JsonObject) j = json_object_new();
+    JsonArray *files = json_array_new(), *dirs = json_array_new();
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i <= imp->items->len; i++) {
+        ImportItem *it = i ? g_ptr_array_index(imp->items, i - 1) : NULL;
+        const char *dir = it ? it->dir : imp->home;
+        if (dir && !g_hash_table_contains(seen, dir) && !g_file_test(dir, G_FILE_TEST_EXISTS))
+            json_array_add_string_element(dirs, dir);
+        if (dir)
+            g_hash_table_add(seen, (gpointer)dir);
+        if (it && !it->stay)
+            json_array_add_string_element(files, it->path);
+        if (it && !it->stay && it->desc_path)
+            json_array_add_string_element(files, it->desc_path);
+    }
+    json_object_set_string_member(j, "state", "importing");
+    json_object_set_string_member(j, "run_dir", imp->run_dir);
+    json_object_set_string_member(j, "vmx_path", imp->vmx_path);
+    json_object_set_array_member(j, "files", files);
+    json_object_set_array_member(j, "dirs", dirs);
+    return cold_journal_write(imp->host, imp->migration, "destination", j, error);
+}
+
 void
 cold_import_start(Host *host, ApiRequest *request, JsonObject *o)
 {
@@ -661,7 +692,12 @@ cold_import_start(Host *host, ApiRequest *request, JsonObject *o)
         api_request_reply_error(request, error);
         return;
     }
+    if (!journal_begin(imp, &error)) {
+        api_request_reply_error(request, error);
+        return;
+    }
     if (g_mkdir(imp->home, 0755) != 0) {
+        cold_journal_remove(host, mid, "destination");
         g_set_error(&error, VIREO_ERROR, errno == EEXIST ? VIREO_ERROR_ALREADY_EXISTS : VIREO_ERROR_ERROR,
                     "cannot create the VM's folder %s: %s", imp->home,
                     errno == EEXIST ? "it exists already; remove or rename it" : g_strerror(errno));
@@ -774,6 +810,7 @@ cold_import_abort(Host *host, ApiRequest *request, JsonObject *o)
 {
     ColdImport *imp = import_lookup(request, o, FALSE);
     if (!imp) {
+        cold_journal_remove(host, json_object_get_string_member(o, "migration"), "destination");
         api_request_reply_empty(request, 204);
         return;
     }
@@ -792,6 +829,7 @@ cold_import_abort(Host *host, ApiRequest *request, JsonObject *o)
     if (imp->state == IMPORT_VERIFIED)
         undo_created(imp);
     g_message("cold migration %s: aborted; the copy here is deleted", imp->migration);
+    cold_journal_remove(host, imp->migration, "destination");
     g_hash_table_remove(imports, imp->migration);
     api_request_reply_empty(request, 204);
 }

@@ -9,6 +9,7 @@
  *      └────────────────────────────────────────────────▶ abort
  */
 #include "vm-cold-migrate.h"
+#include "vm-cold-journal.h"
 
 #include "datastore.h"
 #include "json-util.h"
@@ -43,6 +44,9 @@ typedef struct {
     JsonObject *answer;
     gboolean exporting;   /* the worker thread runs: abort waits for it */
     gboolean aborted;
+    gboolean recovered;   /* from the journal after a restart: the VM is not held */
+    Host *host;
+    JsonObject *journal;  /* vm-cold-journal.c's record of it */
 } ColdExport;
 
 /* migration id → ColdExport*, for the exports this host serves. */
@@ -83,6 +87,8 @@ cold_export_free(ColdExport *e)
         json_object_unref(e->targets);
     if (e->answer)
         json_object_unref(e->answer);
+    if (e->journal)
+        json_object_unref(e->journal);
     g_free(e);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ColdExport, cold_export_free)
@@ -311,6 +317,50 @@ export_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancell
         g_task_return_boolean(task, TRUE);
 }
 
+/* ---- the journal (vm-cold-journal.c) ------------------------------------------ */
+
+static JsonArray *
+strings_json(GPtrArray *a)
+{
+    JsonArray *out = json_array_new();
+    for (guint i = 0; a && i < a->len; i++)
+        json_array_add_string_element(out, g_ptr_array_index(a, i));
+    return out;
+}
+
+static GPtrArray *
+strings_of(JsonObject *j, const char *member)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    JsonArray *a = json_object_has_member(j, member) ? json_object_get_array_member(j, member) : NULL;
+    for (guint i = 0; a && i < json_array_get_length(a); i++)
+        g_ptr_array_add(out, g_strdup(json_array_get_string_element(a, i)));
+    return out;
+}
+
+/* Before any qemu-nbd starts: where its keys and pid files go, so that a
+ * restart kills what a killed hostd left serving. */
+static gboolean
+journal_exporting(ColdExport *e, GError **error)
+{
+    e->journal = json_object_new();
+    json_object_set_string_member(e->journal, "state", "exporting");
+    json_object_set_string_member(e->journal, "vm", e->vm);
+    json_object_set_boolean_member(e->journal, "copy", e->copy);
+    json_object_set_string_member(e->journal, "run_dir", e->run_dir);
+    json_object_set_string_member(e->journal, "home", e->home);
+    json_object_set_array_member(e->journal, "disks", strings_json(e->disks));
+    return cold_journal_write(e->host, e->migration, "source", e->journal, error);
+}
+
+/* Exported: what a commit deletes, known now (kept across a restart). */
+static void
+journal_exported(ColdExport *e)
+{
+    json_object_set_array_member(e->journal, "files", strings_json(e->files));
+    cold_journal_set_state(e->host, e->journal, "exported");
+}
+
 /* ---- export (source): the request ------------------------------------------- */
 
 static const char *
@@ -406,9 +456,10 @@ export_answer(ColdExport *e, Vm *vm, GError **error)
 static void
 export_release(Host *host, ColdExport *e)
 {
-    Vm *vm = vm_manager_lookup(host, e->vm, NULL);
+    Vm *vm = e->recovered ? NULL : vm_manager_lookup(host, e->vm, NULL);
     if (vm)
         vm_end_operation(vm);
+    cold_journal_remove(host, e->migration, "source");
     g_hash_table_remove(exports, e->migration);
 }
 
@@ -434,6 +485,7 @@ on_exported(GObject *source, GAsyncResult *res, gpointer data)
             export_release(call->host, e);
         api_request_reply_error(call->request, error);
     } else {
+        journal_exported(e);
         JsonArray *disks = json_object_get_array_member(e->answer, "disks");
         for (guint i = 0; i < json_array_get_length(disks); i++)
             if (json_object_has_member(json_array_get_object_element(disks, i), "data_path"))
@@ -451,6 +503,7 @@ static ColdExport *
 export_new(Host *host, Vm *vm, const char *mid, gboolean copy)
 {
     ColdExport *e = g_new0(ColdExport, 1);
+    e->host = host;
     g_autofree char *dir_name = g_strdup_printf("cold-%s-source", mid);
     e->migration = g_strdup(mid);
     e->vm = g_strdup(vm->id);
@@ -500,8 +553,11 @@ cold_export(Host *host, ApiRequest *request, JsonObject *o, const char *mid)
     }
     e->targets = targets ? json_object_ref(targets) : NULL;
     e->answer = export_answer(e, vm, &error);
-    if (!e->answer || (copy && !cold_psk_write(o, e->run_dir, &identity, &error))) {
+    if (!e->answer || !journal_exporting(e, &error) ||
+        (copy && !cold_psk_write(o, e->run_dir, &identity, &error))) {
         vm_end_operation(vm);
+        if (e->journal)
+            cold_journal_remove(host, mid, "source");
         api_request_reply_error(request, error);
         return;
     }
@@ -558,13 +614,25 @@ cold_source_commit(Host *host, ApiRequest *request, JsonObject *o, ColdExport *e
         api_request_reply_error(request, error);
         return;
     }
-    stop_daemons(e);
     Vm *vm = vm_manager_lookup(host, e->vm, NULL);
+    if (vm && e->recovered && vm->power_state == VM_POWER_STATE_POWERED_ON) {
+        api_request_reply_error(request, g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
+                                                     "virtual machine %s was powered on here after a restart of "
+                                                     "vireo-hostd; not unregistered", e->vm));
+        return;
+    }
+    stop_daemons(e);
+    if (e->journal && !cold_journal_set_state(host, e->journal, "committing")) {
+        api_request_reply_error(request, g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR,
+                                                     "cannot write the cold migration journal"));
+        return;
+    }
     if (vm) {
         vm_log(vm, "cold migration %s: the destination has the VM; unregistering%s", e->migration,
                remove_files ? " and deleting its files here" : "");
         vm_end_operation(vm);
         if (!vm_manager_unregister(host, vm, &error)) {
+            cold_journal_remove(host, e->migration, "source");
             g_hash_table_remove(exports, e->migration);
             api_request_reply_error(request, error);
             return;
@@ -575,8 +643,100 @@ cold_source_commit(Host *host, ApiRequest *request, JsonObject *o, ColdExport *e
     json_object_set_int_member(r, "files_left", left);
     JsonNode *node = json_node_new(JSON_NODE_OBJECT);
     json_node_take_object(node, r);
+    cold_journal_remove(host, e->migration, "source");
     g_hash_table_remove(exports, e->migration);
     api_request_reply_json(request, 200, node);
+}
+
+/* After a restart (vm-cold-journal.c): the exports were killed; an
+ * exported migration is kept (without holding the VM, which was never
+ * changed) so the centre's commit or abort still works; one that was
+ * committing is finished. */
+static void
+recover_source(Host *host, JsonObject *j)
+{
+    ColdExport *e = g_new0(ColdExport, 1);
+    e->host = host;
+    e->migration = g_strdup(json_object_get_string_member_with_default(j, "migration", ""));
+    e->vm = g_strdup(json_object_get_string_member_with_default(j, "vm", ""));
+    e->home = g_strdup(json_object_get_string_member_with_default(j, "home", ""));
+    e->copy = json_object_get_boolean_member_with_default(j, "copy", TRUE);
+    e->pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
+    e->files = strings_of(j, "files");
+    e->disks = strings_of(j, "disks");
+    e->kept = g_ptr_array_new_with_free_func(g_free);
+    e->recovered = TRUE;
+    e->journal = json_object_ref(j);
+    if (!g_str_equal(json_object_get_string_member_with_default(j, "state", ""), "committing")) {
+        g_message("cold migration %s: its exports were stopped by a restart; %s is free, the migration waits for "
+                  "the centre's commit or abort", e->migration, e->vm);
+        g_hash_table_replace(exports, e->migration, e);
+        return;
+    }
+    g_autoptr(GError) error = NULL;
+    Vm *vm = vm_manager_lookup(host, e->vm, NULL);
+    g_message("cold migration %s: finishing the commit a restart interrupted", e->migration);
+    if (vm && !vm_manager_unregister(host, vm, &error))
+        g_warning("cold migration %s: %s", e->migration, error->message);
+    if (!error && e->copy)
+        remove_exported(e);
+    cold_journal_remove(host, e->migration, "source");
+    cold_export_free(e);
+}
+
+/* ---- the destination's commit and abort, from its journal ------------------------- */
+
+static void
+reply_vm(ApiRequest *request, Vm *vm)
+{
+    JsonObject *r = json_object_new();
+    json_object_set_string_member(r, "vm", vm->id);
+    json_object_set_string_member(r, "power_state", vm_power_state_to_string(vm->power_state));
+    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(node, r);
+    api_request_reply_json(request, 200, node);
+}
+
+/* A commit is idempotent: one that happened answers the VM again (also
+ * after a restart); the journal says "committing" while it registers. */
+static void
+destination_commit(Host *host, ApiRequest *request, JsonObject *o, const char *mid)
+{
+    g_autoptr(JsonObject) j = cold_journal_read(host, mid, "destination");
+    const char *state = j ? json_object_get_string_member_with_default(j, "state", "") : "";
+    const char *path = json_object_get_string_member_with_default(o, "vmx_path", NULL);
+    g_autofree char *shared = !j && path ? host_resolve_datastore_path(host, path, NULL, NULL, NULL) : NULL;
+    Vm *vm = j && g_str_equal(state, "committed")
+                 ? vm_manager_lookup(host, json_object_get_string_member_with_default(j, "vm", ""), NULL)
+                 : cold_vm_by_vmx(host, shared);
+    if (vm) {
+        reply_vm(request, vm);
+        return;
+    }
+    if (j && !cold_journal_set_state(host, j, "committing")) {
+        api_request_reply_error(request, g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR,
+                                                     "cannot write the cold migration journal"));
+        return;
+    }
+    cold_import_commit(host, request, o);
+    vm = j ? cold_vm_by_vmx(host, json_object_get_string_member_with_default(j, "vmx_path", NULL)) : NULL;
+    if (vm)
+        json_object_set_string_member(j, "vm", vm->id);
+    if (j)
+        cold_journal_set_state(host, j, vm ? "committed" : "importing");
+}
+
+static void
+destination_abort(Host *host, ApiRequest *request, JsonObject *o, const char *mid)
+{
+    g_autoptr(JsonObject) j = cold_journal_read(host, mid, "destination");
+    if (j && g_str_equal(json_object_get_string_member_with_default(j, "state", ""), "committed")) {
+        api_request_reply_error(request, g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
+                                                     "cold migration %s is committed: the VM is registered here",
+                                                     mid));
+        return;
+    }
+    cold_import_abort(host, request, o);
 }
 
 /* ---- routes ---------------------------------------------------------------------- */
@@ -619,7 +779,7 @@ route(ApiRequest *request, Host *host, const char *action)
     } else if (g_str_equal(action, "status")) {
         cold_import_status(host, request, o);
     } else if (destination) {
-        (g_str_equal(action, "commit") ? cold_import_commit : cold_import_abort)(host, request, o);
+        (g_str_equal(action, "commit") ? destination_commit : destination_abort)(host, request, o, mid);
     } else {
         ColdExport *e = g_hash_table_lookup(exports, mid);
         if (e && e->exporting && g_str_equal(action, "commit")) {
@@ -665,6 +825,7 @@ api_cold_migration_register(ApiServer *server, Host *host)
 {
     if (!exports)
         exports = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)cold_export_free);
+    cold_journal_schedule_recovery(host, recover_source);
     api_server_add_route(server, "POST", "/api/vireo/cold-migration", "export", on_export, host);
     api_server_add_route(server, "POST", "/api/vireo/cold-migration", "import", on_import, host);
     api_server_add_route(server, "POST", "/api/vireo/cold-migration", "status", on_status, host);
