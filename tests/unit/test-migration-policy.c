@@ -23,8 +23,8 @@ test_defaults(void)
     g_assert_cmpint(p.downtime_ms, ==, 500);
     g_assert_true(p.throttle);
     g_assert_false(p.postcopy);
-    g_assert_cmpint(p.throttle_initial_pct, ==, 20);
-    g_assert_cmpint(p.throttle_increment_pct, ==, 10);
+    g_assert_cmpint(p.throttle_initial_pct, ==, 30);
+    g_assert_cmpint(p.throttle_increment_pct, ==, 20);
     g_assert_cmpint(p.throttle_max_pct, ==, 99);
     g_assert_cmpint(p.bandwidth_mib_s, ==, 1192);
     g_assert_cmpint(p.time_limit_s, ==, 600);
