@@ -21,6 +21,7 @@
  *   COMMIT dst answered    → inventory_move() (the VM is the destination's now)
  */
 #include "center-cold-migrate.h"
+#include "center-migrate.h"
 
 #include "json-util.h"
 #include "vireo-error.h"
@@ -31,6 +32,12 @@
 
 #define POLL_MS 500
 #define PSK_BYTES 32
+/* Cost units (migration-check.h's resources): a copy is a Storage vMotion's
+ * 4 per host and 16 per datastore; a move without copy a vMotion's 1. */
+#define COLD_COST_COPY_HOST 4
+#define COLD_COST_MOVE_HOST 1
+#define COLD_COST_COPY_DATASTORE 16
+#define COLD_COST_STAY_DATASTORE 1
 
 typedef enum {
     COLD_EXPORT,
@@ -78,7 +85,14 @@ typedef struct {
     int undo_stage;
     char *psk_key;
     GError *failure;
+    char *id;                 /* the task's id, also the migration's */
+    MigrationDemand *demand;  /* charged while it runs (center-migrate.c's slots) */
+    gboolean cancel_requested;
+    gboolean pending;         /* a host did not answer: center-cold-recover.c settles it */
 } ColdMigration;
+
+/* task id → ColdMigration*, started and not ended (for cancel). */
+static GHashTable *running;
 
 static void step_send(ColdMigration *m, ColdStep step);
 static void cold_end(ColdMigration *m);
@@ -108,6 +122,9 @@ cold_free(ColdMigration *m)
         memset(m->psk_key, 0, strlen(m->psk_key));
     g_free(m->psk_key);
     g_clear_error(&m->failure);
+    g_free(m->id);
+    if (m->demand)
+        migration_demand_free(m->demand);
     g_free(m);
 }
 
@@ -269,6 +286,105 @@ psk_add(ColdMigration *m, JsonObject *o)
     json_object_set_object_member(o, "psk", psk);
 }
 
+/* ---- the record (kept on the VM: a restarted centre settles it) ------------------- */
+
+static JsonObject *
+record_build(ColdMigration *m)
+{
+    JsonObject *r = json_object_new();
+    const char *vmx = m->exported ? json_object_get_string_member_with_default(m->exported, "vmx_path", NULL) : NULL;
+    json_object_set_string_member(r, "kind", "cold");
+    json_object_set_string_member(r, "migration", m->id);
+    json_object_set_string_member(r, "step", m->step < COLD_N ? steps[m->step].name : "end");
+    json_object_set_string_member(r, "vm_name", m->vm_name);
+    json_object_set_string_member(r, "user", m->user ? m->user : "");
+    json_object_set_string_member(r, "source", m->source);
+    json_object_set_string_member(r, "source_name", m->source_name);
+    json_object_set_string_member(r, "source_vm", m->source_vm);
+    json_object_set_string_member(r, "destination", m->destination);
+    json_object_set_string_member(r, "destination_name", m->destination_name);
+    json_object_set_string_member(r, "from_datastore", m->from_datastore);
+    json_object_set_string_member(r, "to_datastore", m->to_datastore);
+    json_object_set_boolean_member(r, "copy", m->copy);
+    json_object_set_boolean_member(r, "import_sent", m->import_sent);
+    json_object_set_boolean_member(r, "registered", m->registered);
+    if (m->destination_pool)
+        json_object_set_string_member(r, "destination_pool", m->destination_pool);
+    if (m->datastore)
+        json_object_set_string_member(r, "datastore", m->datastore);
+    if (m->destination_vm)
+        json_object_set_string_member(r, "destination_vm", m->destination_vm);
+    if (vmx)
+        json_object_set_string_member(r, "vmx_path", vmx);
+    return r;
+}
+
+static void
+record_save(ColdMigration *m)
+{
+    g_autoptr(JsonObject) r = record_build(m);
+    center_migration_record_save(m->c->store, m->vm, r);
+}
+
+/* ---- the slots: what it costs (vSphere: a copy costs like a Storage
+ * vMotion on hosts and datastores, a host-only move like a vMotion) -------- */
+
+static void
+charge(MigrationDemand *d, MigrationResource resource, const char *id, const char *name, guint cost)
+{
+    MigrationCharge *c = (MigrationCharge *)migration_demand_find(d, resource, id);
+    if (!c) {
+        c = g_new0(MigrationCharge, 1);
+        c->resource = resource;
+        c->id = g_strdup(id);
+        c->name = g_strdup(name);
+        g_ptr_array_add(d->charges, c);
+    }
+    c->cost = MAX(c->cost, cost);
+}
+
+static void
+charge_free(gpointer p)
+{
+    MigrationCharge *c = p;
+    g_free(c->id);
+    g_free(c->name);
+    g_free(c);
+}
+
+static void
+charge_file(ColdMigration *m, MigrationDemand *d, const char *from, const char *to)
+{
+    if (!from || !to || !*from || !*to)
+        return;
+    if (!g_str_equal(from, to)) {
+        charge(d, MIGRATION_RESOURCE_DATASTORE, from, from, COLD_COST_COPY_DATASTORE);
+        charge(d, MIGRATION_RESOURCE_DATASTORE, to, to, COLD_COST_COPY_DATASTORE);
+    } else if (!g_str_equal(m->source, m->destination)) {
+        charge(d, MIGRATION_RESOURCE_DATASTORE, from, from, COLD_COST_STAY_DATASTORE);
+    }
+}
+
+static MigrationDemand *
+cold_demand(ColdMigration *m, JsonObject *vm_info)
+{
+    MigrationDemand *d = g_new0(MigrationDemand, 1);
+    guint host_cost = m->copy ? COLD_COST_COPY_HOST : COLD_COST_MOVE_HOST;
+    JsonObject *known = member_object(vm_info, "disks");
+    g_autoptr(GList) keys = known ? json_object_get_members(known) : NULL;
+    d->kind = MIGRATION_KIND_COLD;
+    d->vm_name = g_strdup(m->vm_name);
+    d->charges = g_ptr_array_new_with_free_func(charge_free);
+    charge(d, MIGRATION_RESOURCE_HOST, m->source, m->source_name, host_cost);
+    charge(d, MIGRATION_RESOURCE_HOST, m->destination, m->destination_name, host_cost);
+    charge_file(m, d, m->from_datastore, m->to_datastore);
+    for (GList *l = keys; l; l = l->next) {
+        g_autofree char *now = disk_datastore(member_object(known, l->data));
+        charge_file(m, d, now, json_object_get_string_member_with_default(m->disk_targets, l->data, NULL));
+    }
+    return d;
+}
+
 /* ---- the steps ------------------------------------------------------------------- */
 
 static JsonNode *
@@ -318,13 +434,24 @@ step_failed(ColdMigration *m, ColdStep step, const GError *error)
                                             error->message);
     if (m->failure)
         return;
-    if (m->registered)
+    if (m->registered && m->pending)
+        m->failure = g_error_new(VIREO_ERROR, code,
+                                 "%s. %s is registered on %s now; %s unregisters it and deletes its old files "
+                                 "when it answers (see the events)", what, m->vm_name, m->destination_name,
+                                 m->source_name);
+    else if (m->registered)
         m->failure = g_error_new(VIREO_ERROR, code,
                                  "%s. %s is registered on %s now; its old files on %s must be removed by hand",
                                  what, m->vm_name, m->destination_name, m->source_name);
     else
         m->failure = g_error_new(VIREO_ERROR, code, "%s. %s stays on %s, untouched", what, m->vm_name,
                                  m->source_name);
+}
+
+static gboolean
+answered(guint status)
+{
+    return status >= 200 && status < 500;
 }
 
 static void undo_next(ColdMigration *m);
@@ -344,7 +471,8 @@ on_abort_reply(HostLink *link, guint status, JsonNode *answer, const GError *err
 {
     ColdMigration *m = data;
     if (error)
-        g_warning("cold migration %s: abort: %s", center_task_id(m->task), error->message);
+        g_warning("cold migration %s: abort: %s", m->id, error->message);
+    m->pending |= !answered(status);
     undo_next(m);
 }
 
@@ -359,8 +487,10 @@ undo_next(ColdMigration *m)
         if (destination && !m->import_sent)
             continue;
         HostLink *link = center_host_link(m->c, destination ? m->destination : m->source, NULL);
-        if (!link)
+        if (!link) {
+            m->pending = TRUE;
             continue;
+        }
         center_task_progress(m->task, steps[m->step].percent,
                              destination ? "abort: deleting the partial copy on the destination"
                                          : "abort: releasing the VM on the source");
@@ -373,36 +503,11 @@ undo_next(ColdMigration *m)
 
 /* ---- the inventory and the end ----------------------------------------------------- */
 
-/* The VM is the destination's from the moment it registered it. A
- * reconcile of the destination that ran meanwhile imported it as a new VM;
- * that duplicate goes. */
 static void
 inventory_move(ColdMigration *m, const char *power_state)
 {
-    Store *store = m->c->store;
-    g_autoptr(GError) error = NULL;
-    g_autofree char *dup = store_vm_find_by_host_ref(store, m->destination, m->destination_vm, NULL);
-    JsonObject *o = json_object_new();
-
-    json_object_set_string_member(o, STORE_ATTR_VM_HOST, m->destination);
-    json_object_set_string_member(o, STORE_ATTR_VM_HOST_REF, m->destination_vm);
-    if (power_state)
-        json_object_set_string_member(o, "power_state", power_state);
-    if (m->datastore)
-        json_object_set_string_member(o, STORE_ATTR_VM_DATASTORE, m->datastore);
-    if (m->destination_pool)
-        json_object_set_string_member(o, STORE_ATTR_VM_RESOURCE_POOL, m->destination_pool);
-    g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
-    json_node_take_object(node, o);
-    g_autofree char *attrs = json_util_to_string(node, FALSE);
-    if (dup && !g_str_equal(dup, m->vm)) {
-        g_message("cold migration %s: %s was also imported as %s by a reconcile; removed", center_task_id(m->task),
-                  m->vm, dup);
-        store_object_delete(store, dup, TRUE, NULL);
-    }
-    if (!store_object_set_attrs(store, m->vm, attrs, TRUE, &error))
-        g_warning("cold migration %s: the inventory still places %s on %s: %s", center_task_id(m->task), m->vm,
-                  m->source_name, error->message);
+    g_autoptr(JsonObject) r = record_build(m);
+    center_cold_inventory_move(m->c, r, power_state);
 }
 
 static JsonNode *
@@ -436,7 +541,16 @@ cold_end(ColdMigration *m)
                      m->copy ? m->total >> 20 : 0, m->copy_ms / 1000.0);
         center_task_succeed(m->task, 200, cold_result(m));
     }
-    center_vm_unlock(m->c, m->vm);
+    g_hash_table_remove(running, m->id);
+    center_migration_release(m->c, g_steal_pointer(&m->demand));
+    if (m->pending) {
+        /* A host did not answer: asked again until it does (the VM stays locked). */
+        g_autoptr(JsonObject) r = record_build(m);
+        center_cold_settle(m->c, r, FALSE);
+    } else {
+        center_migration_record_clear(m->c->store, m->vm);
+        center_vm_unlock(m->c, m->vm);
+    }
     cold_free(m);
 }
 
@@ -478,10 +592,17 @@ on_reply(HostLink *link, guint status, JsonNode *answer, const GError *error, gp
     JsonObject *o = answer && JSON_NODE_HOLDS_OBJECT(answer) ? json_node_get_object(answer) : NULL;
     ColdStep step = m->step;
 
+    g_autoptr(GError) own = NULL;
+    if (step == COLD_COMMIT_SOURCE && error && !answered(status))
+        m->pending = TRUE;   /* asked again: the source unregisters and deletes when it answers */
+    if (step == COLD_COMMIT_SOURCE && status == 404)
+        error = NULL;        /* nothing of it left there (e.g. a repeated commit) */
+    if (!error && m->cancel_requested && step < COLD_COMMIT_DESTINATION)
+        error = own = g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "cancelled by the user");
     if (!error && !o && step != COLD_COMMIT_SOURCE)
-        error = g_error_new(VIREO_ERROR, VIREO_ERROR_UNEXPECTED_INPUT, "the host's answer is not an object");
+        error = own = g_error_new(VIREO_ERROR, VIREO_ERROR_UNEXPECTED_INPUT, "the host's answer is not an object");
     if (!error && step == COLD_COMMIT_DESTINATION && !json_object_get_string_member_with_default(o, "vm", NULL))
-        error = g_error_new(VIREO_ERROR, VIREO_ERROR_UNEXPECTED_INPUT, "the host's answer has no \"vm\"");
+        error = own = g_error_new(VIREO_ERROR, VIREO_ERROR_UNEXPECTED_INPUT, "the host's answer has no \"vm\"");
     if (error) {
         step_abort(m, step, error);
         return;
@@ -520,19 +641,49 @@ step_send(ColdMigration *m, ColdStep step)
     HostLink *link = center_host_link(m->c, destination ? m->destination : m->source, &error);
 
     m->step = step;
+    if (!link && step == COLD_COMMIT_SOURCE)
+        m->pending = TRUE;
     if (!link) {
         step_abort(m, step, error);
+        return;
+    }
+    if (m->cancel_requested && step < COLD_COMMIT_DESTINATION) {
+        g_autoptr(GError) e = g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "cancelled by the user");
+        step_abort(m, step, e);
         return;
     }
     if (step != COLD_COPY)
         center_task_progress(m->task, steps[step].percent, steps[step].doing);
     if (step == COLD_IMPORT)
         m->import_sent = TRUE;
+    if (step != COLD_COPY)
+        record_save(m);   /* durable before the host acts on the step */
     g_autofree char *path = g_strdup_printf("/api/vireo/cold-migration?action=%s", steps[step].action);
     host_link_request(link, "POST", path, step_body(m, step, destination), on_reply, m);
 }
 
 /* ---- the start ----------------------------------------------------------------------- */
+
+/* Its turn in center-migrate.c's queue came (demand charged), or the user
+ * cancelled it while it waited (demand NULL). */
+static void
+on_slots(gpointer data, MigrationDemand *demand)
+{
+    ColdMigration *m = data;
+    if (!running)
+        running = g_hash_table_new(g_str_hash, g_str_equal);
+    g_hash_table_insert(running, m->id, m);
+    if (!demand) {
+        m->failure = g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "cold migration of %s cancelled by the user while "
+                                 "it waited in the queue. %s stays on %s, untouched", m->vm_name, m->vm_name,
+                                 m->source_name);
+        cold_end(m);
+        return;
+    }
+    m->demand = demand;
+    m->started_us = g_get_monotonic_time();
+    step_send(m, COLD_EXPORT);
+}
 
 void
 center_cold_migration_start(Center *c, ApiRequest *request, const CenterColdRequest *req)
@@ -561,5 +712,35 @@ center_cold_migration_start(Center *c, ApiRequest *request, const CenterColdRequ
         return;
     }
     center_vm_lock_set_task(c, m->vm, m->task);
-    step_send(m, COLD_EXPORT);
+    m->id = g_strdup(center_task_id(m->task));
+    center_migrations_init(c);
+    center_migration_enqueue(c, m->task, cold_demand(m, req->vm_info), on_slots, m);
+}
+
+/* ---- cancel by the user ------------------------------------------------------------ */
+
+gboolean
+center_cold_migration_cancel(Center *c, const char *task, GError **error)
+{
+    ColdMigration *m = running ? g_hash_table_lookup(running, task) : NULL;
+    if (!m || m->failure) {
+        g_set_error(error, VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
+                    "task %s is not a running migration; it cannot be cancelled", task);
+        return FALSE;
+    }
+    if (m->registered || m->step >= COLD_COMMIT_DESTINATION) {
+        g_set_error(error, VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
+                    "too late to cancel %s: %s is being registered on %s", task, m->vm_name, m->destination_name);
+        return FALSE;
+    }
+    m->cancel_requested = TRUE;
+    center_task_progress(m->task, steps[m->step].percent, "cancelling (requested by the user)");
+    if (m->timer) {
+        /* Between two polls of the copy: undone now (the destination's
+         * abort kills qemu-img and deletes the partial copy). */
+        g_autoptr(GError) e = g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "cancelled by the user");
+        g_clear_handle_id(&m->timer, g_source_remove);
+        step_abort(m, m->step, e);
+    }
+    return TRUE;
 }

@@ -35,4 +35,23 @@ GHashTable *center_cold_disk_datastores(Center *center, const char *user, JsonOb
  * copies from. */
 void center_cold_migration_start(Center *center, ApiRequest *request, const CenterColdRequest *req);
 
+/* The user's cancel of a cold migration task (center_migration_cancel
+ * passes on tasks it does not know): while the copy goes, both sides are
+ * aborted and the VM stays on the source; FALSE once the destination was
+ * asked to register the copy (too late), or for an unknown task. */
+gboolean center_cold_migration_cancel(Center *center, const char *task, GError **error);
+
+/* center-cold-recover.c: settles a cold migration from its record (kind
+ * "cold", kept on the VM by center_migration_record_save): before the
+ * destination registered the VM both sides abort (the VM stays on the
+ * source); after, the source unregisters and deletes. Hosts that do not
+ * answer are asked again every CENTER_MIGRATION_RETRY_S; the VM stays locked
+ * until then. restarted: the record was found at start (its task is gone). */
+void center_cold_settle(Center *center, JsonObject *record, gboolean restarted);
+/* At start (center_migrations_init): settles every recorded cold migration. */
+void center_cold_migrations_recover(Center *center);
+/* The inventory names the destination (host, its id of the VM, the new
+ * datastore and pool) from a record with "destination_vm". */
+void center_cold_inventory_move(Center *center, JsonObject *record, const char *power_state);
+
 G_END_DECLS

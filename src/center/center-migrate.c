@@ -29,6 +29,7 @@
  */
 #include "center-migrate.h"
 #include "center-migrate-nbd.h"
+#include "center-cold-migrate.h"
 
 #include "json-util.h"
 #include "vireo-error.h"
@@ -100,6 +101,10 @@ typedef struct {
     gboolean reported;           /* the task and the event say how it ended */
     gboolean unlocked;           /* the VM's lock is released */
     gboolean retrying;           /* a pending one being asked again */
+    /* Another kind queued for the same slots (center_migration_enqueue):
+     * only its task and demand are used here. */
+    CenterMigrationStart external;
+    gpointer external_data;
 } Migration;
 
 static void step_send(Migration *m, Step step);
@@ -224,6 +229,11 @@ pump(Center *c)
 
     while ((m = migration_queue_next_startable(ms->queue, ms->costs, &demand))) {
         g_ptr_array_remove(ms->waiting, m);
+        if (m->external) {
+            m->external(m->external_data, demand);
+            migration_free(m);
+            continue;
+        }
         m->demand = demand;
         m->started_us = g_get_monotonic_time();
         migration_start(m);
@@ -257,6 +267,33 @@ center_migration_submit(Center *c, CenterMigrationSpec *spec, MigrationDemand *d
     g_ptr_array_add(c->migrations->waiting, m);
     migration_queue_push(c->migrations->queue, demand, m);
     pump(c);
+}
+
+void
+center_migration_enqueue(Center *c, CenterTask *task, MigrationDemand *demand, CenterMigrationStart start,
+                         gpointer data)
+{
+    Migration *m = g_new0(Migration, 1);
+    m->c = c;
+    m->task = task;
+    m->id = g_strdup(center_task_id(task));
+    m->external = start;
+    m->external_data = data;
+    g_ptr_array_add(c->migrations->waiting, m);
+    migration_queue_push(c->migrations->queue, demand, m);
+    pump(c);
+}
+
+void
+center_migration_release(Center *c, MigrationDemand *demand)
+{
+    struct CenterMigrations *ms = c->migrations;
+    if (!demand)
+        return;
+    migration_costs_finish(ms->costs, demand);
+    migration_demand_free(demand);
+    if (!ms->pump_idle)
+        ms->pump_idle = g_idle_add(pump_idle, c);
 }
 
 /* ---- the perform timeout -------------------------------------------------- */
@@ -785,6 +822,8 @@ migrations_recover(Center *c)
     g_autoptr(GPtrArray) records = center_migration_records(c->store);
     for (guint i = 0; i < records->len; i++) {
         JsonObject *r = g_ptr_array_index(records, i);
+        if (g_strcmp0(json_object_get_string_member_with_default(r, "kind", NULL), "cold") == 0)
+            continue;   /* center-cold-recover.c settles those */
         Migration *m = g_new0(Migration, 1);
         m->c = c;
         m->id = record_string(r, "migration");
@@ -820,6 +859,7 @@ migrations_recover(Center *c)
     }
     if (ms->pending->len && !ms->retry_timer)
         ms->retry_timer = g_timeout_add_seconds(1, retry_pending, c);
+    center_cold_migrations_recover(c);
 }
 
 /* ---- cancel by the user ------------------------------------------------------ */
@@ -840,6 +880,11 @@ center_migration_cancel(Center *c, const char *task, GError **error)
         if (g_str_equal(w->id, task)) {
             migration_queue_remove(ms->queue, w);
             g_ptr_array_remove_index(ms->waiting, i);
+            if (w->external) {
+                w->external(w->external_data, NULL);
+                migration_free(w);
+                return TRUE;
+            }
             w->step = STEP_BEGIN;
             w->failure = g_error_new(VIREO_ERROR, VIREO_ERROR_ERROR, "vMotion of %s cancelled by the user "
                                      "while it waited in the queue", w->spec.vm_name);
@@ -848,7 +893,9 @@ center_migration_cancel(Center *c, const char *task, GError **error)
             return TRUE;
         }
     }
-    if (!m || m->reported) {
+    if (!m)
+        return center_cold_migration_cancel(c, task, error);
+    if (m->reported) {
         g_set_error(error, VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
                     "task %s is not a running migration; it cannot be cancelled", task);
         return FALSE;

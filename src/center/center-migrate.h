@@ -41,6 +41,16 @@ void center_migrations_init(Center *center);
 void center_migration_submit(Center *center, CenterMigrationSpec *spec, MigrationDemand *demand,
                              CenterTask *task);
 
+/* Another kind of migration (cold: center-cold-migrate.c) waiting in the
+ * same queue for the same slots: start(data, demand) is called once the
+ * demand (taken) fits — the caller then owns it and gives it back with
+ * center_migration_release() when the migration ends — or with demand NULL
+ * when the user cancelled the task while it waited. */
+typedef void (*CenterMigrationStart)(gpointer data, MigrationDemand *demand);
+void center_migration_enqueue(Center *center, CenterTask *task, MigrationDemand *demand,
+                              CenterMigrationStart start, gpointer data);
+void center_migration_release(Center *center, MigrationDemand *demand);
+
 /* The user's cancel of a migration task (POST /api/cis/tasks/{task}?action=cancel):
  * a queued one ends at once; a running one is undone after its current
  * step (during the copy: the destination's copy is stopped first, which
