@@ -16,6 +16,7 @@
 #include "qmp-client.h"
 #include "vireo-error.h"
 #include "vm-launch.h"
+#include "vm-storage-progress.h"
 #include "vmdk.h"
 
 #include <errno.h>
@@ -40,6 +41,7 @@ typedef struct {
     char *file_node;
     char *node;
     char *job;
+    gint64 offset, len;  /* the job's current-progress and total-progress */
     gboolean dir_made, files_made, file_added, node_added, job_started, ready, concluded;
 } DiskMove;
 
@@ -68,6 +70,7 @@ struct Relocation {
     GError *error;       /* the first failure; the rollback then runs */
     gint64 started_us;
     gint64 speed_limit;  /* bytes/s per disk copy, 0: none */
+    gboolean async;      /* answered 202 at the start; the end is a status record */
 };
 
 /* Vm* → Relocation*: at most one per VM (vm_begin_operation). */
@@ -177,14 +180,16 @@ static void
 finish(Relocation *r)
 {
     double secs = (g_get_monotonic_time() - r->started_us) / 1e6;
-    if (r->error) {
+    if (r->error)
         vm_log(r->vm, "relocate: failed after %.1f s, the VM stays on its disks: %s", secs,
                r->error->message);
-        api_request_reply_error(r->request, r->error);
-    } else {
+    else
         vm_log(r->vm, "relocate: %u disk(s) moved in %.1f s", r->moves->len, secs);
+    storage_progress_end(r->vm->id, r->error, (gint64)(secs * 1000));
+    if (r->request && r->error)
+        api_request_reply_error(r->request, r->error);
+    else if (r->request)
         api_request_reply_empty(r->request, 204);
-    }
     vm_end_operation(r->vm);
     relocation_free(r);
 }
@@ -386,6 +391,10 @@ read_jobs(Relocation *r, JsonArray *jobs)
         }
         const char *status = job ? json_object_get_string_member_with_default(job, "status", "") : "null";
         const char *err = job ? json_object_get_string_member_with_default(job, "error", NULL) : NULL;
+        if (job) {
+            m->offset = json_object_get_int_member_with_default(job, "current-progress", m->offset);
+            m->len = json_object_get_int_member_with_default(job, "total-progress", m->len);
+        }
         m->ready = g_str_equal(status, "ready");
         m->concluded = g_str_equal(status, "concluded") || g_str_equal(status, "null");
         if (m->concluded && !job && !r->rolling_back)
@@ -406,10 +415,25 @@ on_complete_sent(Relocation *r)
     r->timer = g_timeout_add(POLL_MS, poll_again, r);
 }
 
+/* The sum of every job's progress, for relocate-status. */
+static void
+report_progress(Relocation *r)
+{
+    gint64 done = 0, total = 0;
+    for (guint i = 0; i < r->moves->len; i++) {
+        DiskMove *m = g_ptr_array_index(r->moves, i);
+        done += m->offset;
+        total += MAX(m->len, m->offset);
+    }
+    const char *phase = r->rolling_back ? "undoing" : r->completing ? "switching" : "copying";
+    storage_progress_update(r->vm->id, phase, done, total);
+}
+
 static void
 decide(Relocation *r)
 {
     gboolean all_ready = TRUE, all_concluded = TRUE;
+    report_progress(r);
     for (guint i = 0; i < r->moves->len; i++) {
         DiskMove *m = g_ptr_array_index(r->moves, i);
         all_ready = all_ready && m->ready;
@@ -732,6 +756,25 @@ relocation_plan(Host *host, Vm *vm, JsonObject *body, GError **error)
     return r;
 }
 
+/* The move is under way: a caller that asked not to wait gets 202 and
+ * reads relocate-status (vm-storage-progress.c); the others wait for 204. */
+static void
+relocation_started(Relocation *r, ApiRequest *request)
+{
+    gint64 total = 0;
+    for (guint i = 0; i < r->moves->len; i++)
+        total += ((DiskMove *)g_ptr_array_index(r->moves, i))->capacity;
+    storage_progress_start(r->vm->id, r->moves->len, total);
+    if (!r->async) {
+        r->request = api_request_ref(request);
+        return;
+    }
+    JsonObject *o = json_object_new();
+    json_object_set_int_member(o, "disks", r->moves->len);
+    json_object_set_int_member(o, "total_bytes", total);
+    api_request_reply_json(request, 202, obj_node(o));
+}
+
 static void
 relocate(ApiRequest *request, gpointer data)
 {
@@ -749,7 +792,9 @@ relocate(ApiRequest *request, gpointer data)
         return;
     }
     gint64 speed = 0;
-    if (json_util_get_int(body, "speed_limit_MiB_per_second", "spec", &speed, &error) && speed < 0)
+    gboolean async = FALSE;
+    if (json_util_get_int(body, "speed_limit_MiB_per_second", "spec", &speed, &error) &&
+        json_util_get_bool(body, "vireo_async", "spec", &async, &error) && speed < 0)
         error = g_error_new_literal(VIREO_ERROR, VIREO_ERROR_INVALID_ARGUMENT,
                                     "spec.speed_limit_MiB_per_second is negative");
     if (error) {
@@ -776,8 +821,9 @@ relocate(ApiRequest *request, gpointer data)
         api_request_reply_error(request, error);
         return;
     }
-    r->request = api_request_ref(request);
     r->speed_limit = speed * 1024 * 1024;
+    r->async = async;
+    relocation_started(r, request);
     vm_log(vm, "relocate: moving %u disk(s), first to %s", r->moves->len,
            ((DiskMove *)g_ptr_array_index(r->moves, 0))->new_desc);
     qmp(r, "query-block", NULL, on_blocks);
@@ -814,4 +860,5 @@ api_storage_migration_register(ApiServer *server, Host *host)
         relocations = g_hash_table_new(g_direct_hash, g_direct_equal);
     api_server_add_route(server, "POST", "/api/vcenter/vm/{vm}", "relocate", relocate, host);
     api_server_add_route(server, "POST", "/api/vcenter/vm/{vm}", "cancel-relocate", cancel_relocate, host);
+    api_storage_progress_register(server, host);
 }

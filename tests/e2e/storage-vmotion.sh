@@ -3,7 +3,8 @@
 # move from ds1 to ds2 while it runs and answers pings (same boot, old files
 # gone, .vmx rewritten, data intact, boots again from ds2); a move to a
 # datastore that fills up (a 4 MiB tmpfs) fails with ENOSPC and leaves the VM
-# on its source disks with nothing left behind.
+# on its source disks with nothing left behind; the same without waiting
+# (vireo_async + relocate-status, as the centre drives it).
 . "$(dirname "$0")/lib.sh"
 t_require_root
 t_require_template
@@ -89,6 +90,33 @@ t_eq "the VM is still POWERED_ON in the same QEMU" "POWERED_ON $qpid" "$(power_s
 t_eq "the partial copy is deleted from ds2" "" "$(ls -A "$DS2" | grep -v '^\.vireo-datastore$')"
 t_eq "the .vmx is unchanged" "$vmx_before" "$(md5sum <"$DS1/guest-01/guest-01.vmx")"
 t_eq "QEMU still has only the ds1 files open" "$(flats_in "$DS1")" "$(open_flats)"
+
+# --- without waiting (vireo_async, as the centre calls it): relocate-status ---
+status_of() { api_body GET "/api/vcenter/vm/$vmid?action=relocate-status"; }
+r=$(api POST "/api/vcenter/vm/$vmid?action=relocate" '{"disks":{"2001":{"datastore":"ds3"}},"vireo_async":true}')
+t_eq "an async relocate answers 202 with the bytes to copy" "202 33554432" "${r%% *} $(echo "${r#* }" | jq -r .total_bytes)"
+ended() { [ "$(status_of | jq -r .state)" != RUNNING ]; }
+t_check "relocate-status leaves RUNNING" t_wait 30 ended
+t_eq "... FAILED, UNABLE_TO_ALLOCATE_RESOURCE (ds3 filled up)" "FAILED UNABLE_TO_ALLOCATE_RESOURCE" \
+    "$(status_of | jq -r '"\(.state) \(.error.error_type)"')"
+t_eq "nothing is left on ds3" "" "$(ls -A "$DS3" | grep -v '^\.vireo-datastore$')"
+r=$(api POST "/api/vcenter/vm/$vmid?action=relocate" \
+    '{"disks":{"2001":{"datastore":"ds2"}},"vireo_async":true,"speed_limit_MiB_per_second":2}')
+t_eq "a throttled async relocate of the data disk to ds2: 202" 202 "${r%% *}"
+progress=""
+for _ in $(seq 1 100); do
+    st=$(status_of)
+    [ "$(echo "$st" | jq -r .state)" = RUNNING ] || break
+    c=$(echo "$st" | jq -r .completed_bytes)
+    [ "$c" -gt 0 ] && [ -z "$progress" ] && progress=$(echo "$st" | jq -c '{phase, completed_bytes, total_bytes}')
+    sleep 0.2
+done
+t_match "relocate-status showed the copy under way ($progress)" '"phase":"copying","completed_bytes":[1-9][0-9]*,"total_bytes":[1-9]' "$progress"
+t_eq "... then SUCCEEDED, every byte counted" "SUCCEEDED true" \
+    "$(status_of | jq -r '"\(.state) \(.completed_bytes == .total_bytes)"')"
+t_check "the data disk is on ds2" test -s "$DS2/guest-01/$data_base-flat.vmdk"
+t_eq "its old files are gone from ds1" "" "$(ls "$DS1/guest-01" | grep -F "$data_base")"
+t_eq "the guest runs in the same QEMU" "POWERED_ON $qpid" "$(power_state) $(qemu_pid)"
 
 # --- all disks to ds2 while the guest runs and is pinged -------------------
 up1=$(uptime_s)
