@@ -295,6 +295,7 @@ record_build(ColdMigration *m)
     const char *vmx = m->exported ? json_object_get_string_member_with_default(m->exported, "vmx_path", NULL) : NULL;
     json_object_set_string_member(r, "kind", "cold");
     json_object_set_string_member(r, "migration", m->id);
+    json_object_set_string_member(r, "vm", m->vm);
     json_object_set_string_member(r, "step", m->step < COLD_N ? steps[m->step].name : "end");
     json_object_set_string_member(r, "vm_name", m->vm_name);
     json_object_set_string_member(r, "user", m->user ? m->user : "");
