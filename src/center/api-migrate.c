@@ -10,6 +10,7 @@
 #include "center-migrate.h"
 #include "center-cold-migrate.h"
 #include "center-migrate-nbd.h"
+#include "center-storage-migrate.h"
 
 #include "json-util.h"
 #include "vireo-error.h"
@@ -81,7 +82,8 @@ relocate_placement(JsonNode *body, const char **host, const char **datastore, GE
     g_autoptr(GList) top = spec ? json_object_get_members(spec) : NULL;
     for (GList *l = top; l; l = l->next) {
         if (g_str_equal(l->data, "placement") || g_str_equal(l->data, MIGRATION_POLICY_MEMBER) ||
-            g_str_equal(l->data, "disks"))   /* per-disk datastores: cold migration only (vm_relocate) */
+            g_str_equal(l->data, "disks") ||  /* per-disk datastores (vm_relocate) */
+            g_str_equal(l->data, "speed_limit_MiB_per_second"))   /* Storage vMotion's copy (center-storage-migrate.c) */
             continue;
         g_set_error(error, VIREO_ERROR, VIREO_ERROR_UNSUPPORTED,
                     "not built yet: relocate with \"%s\"; only placement.host (vMotion on shared "
@@ -100,7 +102,7 @@ relocate_placement(JsonNode *body, const char **host, const char **datastore, GE
     if (placement && (!json_util_get_string(placement, "host", "spec.placement", host, error) ||
                       !json_util_get_string(placement, "datastore", "spec.placement", datastore, error)))
         return FALSE;
-    if (!*host && !*datastore) {
+    if (!*host && !*datastore && !(spec && json_object_has_member(spec, "disks"))) {
         g_set_error(error, VIREO_ERROR, VIREO_ERROR_INVALID_ARGUMENT,
                     "give the destination: {\"placement\": {\"host\": \"host-N\"}} or "
                     "{\"placement\": {\"datastore\": \"datastore-N\"}}");
@@ -381,6 +383,7 @@ relocate_decide(Relocate *r)
     MigrationRequest req = { .source = src, .destination = dst,
                              .datastore = r->datastore ? r->datastore->name : NULL, .disk_datastores = disk_ds };
     g_autoptr(MigrationReport) report = migration_check(mvm, &req);
+    center_storage_check_space(r->c, json_node_get_object(r->vm_info), mvm, &req, report);
 
     if (r->check_only) {
         api_request_reply_json(r->request, 200, report_json(report));
@@ -400,6 +403,15 @@ relocate_decide(Relocate *r)
     }
     if (!migration_report_to_error(report, &error)) {
         api_request_reply_error(r->request, error);
+        return;
+    }
+    if (report->kind == MIGRATION_KIND_STORAGE_VMOTION) {
+        /* Running, same host: the host mirrors the disks (center-storage-migrate.c). */
+        CenterStorageRequest sv = { r->vm, r->source, r->source_vm, r->datastore,
+                                    json_node_get_object(r->vm_info), r->disks,
+                                    api_request_body(r->request) ? json_node_get_object(api_request_body(r->request)) : NULL };
+        r->locked = FALSE;   /* the move takes the lock over */
+        center_storage_migration_start(r->c, r->request, &sv);
         return;
     }
     relocate_start(r, mvm, &req, report);
@@ -505,134 +517,6 @@ relocate_prepare(Relocate *r, const char *host)
     return TRUE;
 }
 
-/* ---- Storage vMotion: the VM's disks to another datastore of its host ------------ */
-
-typedef struct {
-    Center *c;
-    CenterTask *task;
-    char *vm;
-    char *user;
-    char *datastore;           /* the centre's id */
-    char *datastore_name;      /* as the host knows it */
-} StorageMove;
-
-static void
-storage_move_free(StorageMove *s)
-{
-    g_free(s->vm);
-    g_free(s->user);
-    g_free(s->datastore);
-    g_free(s->datastore_name);
-    g_free(s);
-}
-
-static void
-on_storage_moved(HostLink *link, guint status, JsonNode *answer, const GError *error, gpointer data)
-{
-    StorageMove *s = data;
-    const char *task = center_task_id(s->task);
-
-    if (error) {
-        center_event(s->c, s->user, s->vm, "VmFailedMigrateEvent", TRUE, task, "storage move to %s failed: %s",
-                     s->datastore_name, error->message);
-        center_task_fail(s->task, error);
-    } else {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, STORE_ATTR_VM_DATASTORE);
-        json_builder_add_string_value(b, s->datastore);
-        json_builder_end_object(b);
-        g_autoptr(JsonNode) root = json_builder_get_root(b);
-        g_autofree char *attrs = json_to_string(root, FALSE);
-        g_autoptr(GError) store_error = NULL;
-        if (!store_object_set_attrs(s->c->store, s->vm, attrs, TRUE, &store_error))
-            g_warning("storage move %s: the inventory still places %s's files elsewhere: %s", task, s->vm,
-                      store_error->message);
-        center_event(s->c, s->user, s->vm, "VmMigratedEvent", FALSE, task, "storage moved to %s",
-                     s->datastore_name);
-        center_task_succeed(s->task, 204, NULL);
-    }
-    center_vm_unlock(s->c, s->vm);
-    storage_move_free(s);
-}
-
-/* The datastore id, when it is one the user sees and vm's host mounts;
- * NULL with the request answered otherwise. */
-static StoreObject *
-storage_target(Center *c, ApiRequest *request, const StoreObject *vm, const char *host, const char *id)
-{
-    g_autoptr(StoreObject) ds = store_object_get(c->store, id, NULL);
-    if (!ds || !g_str_equal(ds->kind, STORE_KIND_DATASTORE) ||
-        !center_can_see(c, api_request_user(request), ds->id)) {
-        center_reply_error(request, VIREO_ERROR_NOT_FOUND, "no datastore '%s'", id);
-        return NULL;
-    }
-    g_autoptr(GPtrArray) mounts = store_mount_list(c->store, host, ds->id, NULL);
-    const StoreMount *mount = mounts && mounts->len ? g_ptr_array_index(mounts, 0) : NULL;
-    if (!mount || !mount->accessible) {
-        g_autoptr(StoreObject) h = store_object_get(c->store, host, NULL);
-        center_reply_error(request, VIREO_ERROR_INVALID_ARGUMENT,
-                           "datastore %s is not %s on host %s of VM %s; Storage vMotion moves disks "
-                           "between datastores of the VM's host", ds->name,
-                           mount ? "accessible" : "mounted", h ? h->name : host, vm->name);
-        return NULL;
-    }
-    return g_steal_pointer(&ds);
-}
-
-/* Checks, authorizes, locks and forwards a Storage vMotion to the VM's host:
- * its relocate with the datastore's name (the centre names a datastore as
- * the host that reported it first, one name for every mount). */
-static void
-storage_relocate(Center *c, ApiRequest *request, const StoreObject *vm, const char *host, const char *id)
-{
-    g_autofree char *state = store_object_attr_string(vm, "power_state");
-    g_autofree char *host_vm = store_object_attr_string(vm, STORE_ATTR_VM_HOST_REF);
-    g_autoptr(StoreObject) ds = storage_target(c, request, vm, host, id);
-
-    if (!ds)
-        return;
-    if (!center_authorize(c, request, vm->id, "Resource.HotMigrate") ||
-        !center_authorize(c, request, ds->id, "Datastore.AllocateSpace"))
-        return;
-    if (g_strcmp0(api_request_query(request, "check_only"), "true") == 0) {
-        center_reply_error(request, VIREO_ERROR_UNSUPPORTED, "not built yet: check_only for Storage vMotion");
-        return;
-    }
-    if (g_strcmp0(state, "POWERED_ON") != 0) {
-        center_reply_error(request, VIREO_ERROR_UNSUPPORTED,
-                           "not built yet: cold migration — VM %s is %s, and only a running VM's "
-                           "disks can move today (Storage vMotion); power it on first",
-                           vm->name, state ? state : "in no known state");
-        return;
-    }
-    if (!host_vm || !host_connected(c, host)) {
-        center_reply_error(request, VIREO_ERROR_SERVICE_UNAVAILABLE,
-                           "host of VM %s is not connected; try again when it is", vm->name);
-        return;
-    }
-    if (!center_vm_lock(c, request, vm->id, NULL))
-        return;
-    CenterTask *task = center_task_begin(c, request, "vm.relocate.storage", "VirtualMachine", vm->id);
-    if (!task) {
-        center_vm_unlock(c, vm->id);
-        return;
-    }
-    center_vm_lock_set_task(c, vm->id, task);
-    StorageMove *s = g_new0(StorageMove, 1);
-    *s = (StorageMove){ c, task, g_strdup(vm->id), g_strdup(api_request_user(request)), g_strdup(ds->id),
-                        g_strdup(ds->name) };
-    g_autofree char *seg = g_uri_escape_string(host_vm, NULL, TRUE);
-    g_autofree char *path = g_strdup_printf("/api/vcenter/vm/%s?action=relocate", seg);
-    JsonObject *placement = json_object_new();
-    json_object_set_string_member(placement, "datastore", ds->name);
-    JsonObject *body = json_object_new();
-    json_object_set_object_member(body, "placement", placement);
-    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
-    json_node_take_object(node, body);
-    host_link_request(center_host_link(c, host, NULL), "POST", path, node, on_storage_moved, s);
-}
-
 static void
 vm_relocate(ApiRequest *request, gpointer data)
 {
@@ -657,10 +541,10 @@ vm_relocate(ApiRequest *request, gpointer data)
         api_request_reply_error(request, error);
         return;
     }
-    if (disks && !cold) {
+    if (disks && !cold && host && g_strcmp0(host, current) != 0) {
         center_reply_error(request, VIREO_ERROR_UNSUPPORTED,
-                           "not built yet: per-disk datastores (\"disks\") for a running VM; only a cold "
-                           "migration (VM off or suspended) takes them");
+                           "not built yet: per-disk datastores (\"disks\") with a new host for a running VM; "
+                           "move the disks first (Storage vMotion), then the VM");
         return;
     }
     g_autoptr(StoreObject) target_ds = NULL;
@@ -678,19 +562,26 @@ vm_relocate(ApiRequest *request, gpointer data)
             return;
         datastore = NULL;
     }
-    if (datastore) {
-        if (!current)
+    /* Running, its own host, new datastores: Storage vMotion, checked as
+     * the others and run by center-storage-migrate.c. */
+    gboolean check_only = g_strcmp0(api_request_query(request, "check_only"), "true") == 0;
+    if (!cold && (datastore || disks) && (!host || g_strcmp0(host, current) == 0)) {
+        if (!current) {
             center_reply_error(request, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
                                "VM %s is on no managed host", vm->name);
-        else
-            storage_relocate(c, request, vm, current, datastore);
-        return;
+            return;
+        }
+        if (datastore && !(target_ds = center_storage_target_datastore(c, request, vm, current, datastore,
+                                                                       check_only)))
+            return;
+        datastore = NULL;
+        host = current;
     }
     g_autoptr(Relocate) r = g_new0(Relocate, 1);
     r->c = c;
     r->request = api_request_ref(request);
     r->vm = g_steal_pointer(&vm);
-    r->check_only = g_strcmp0(api_request_query(request, "check_only"), "true") == 0;
+    r->check_only = check_only;
     r->datastore = g_steal_pointer(&target_ds);
     r->disks = disks;
     if (!migration_policy_from_body(&r->policy, api_request_body(request) ? json_node_get_object(api_request_body(request)) : NULL,

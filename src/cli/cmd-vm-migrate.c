@@ -136,6 +136,13 @@ vm_migrate_print_done(CliContext *ctx, const char *vm, const VmMigrateOptions *o
                                cli_json_int(o, "copy_time_ms") / 1000.0, cli_json_int(o, "elapsed_ms") / 1000.0);
         return;
     }
+    if (o && g_strcmp0(cli_json_str(o, "kind"), "STORAGE_VMOTION") == 0) {
+        /* Storage vMotion: disks mirrored on the host, no memory moved. */
+        g_autofree char *copied = cli_size_format((guint64)MAX(cli_json_int(o, "copied_bytes"), 0));
+        g_string_append_printf(ctx->out, "Moved the disks of %s to %s: %s copied in %.1f s.\n", vm,
+                               opts->datastore, copied, cli_json_int(o, "elapsed_ms") / 1000.0);
+        return;
+    }
     if (opts->host)
         g_string_append_printf(ctx->out, "Migrated %s to %s.\n", vm, opts->host);
     else

@@ -52,6 +52,8 @@ static const char *const issue_names[] = {
     [MIGRATION_ISSUE_CPU_UNKNOWN] = "cpu-unknown",
     [MIGRATION_ISSUE_ENCRYPTION_REQUIRED_UNSUPPORTED] = "encryption-required-unsupported",
     [MIGRATION_ISSUE_ENCRYPTION_UNAVAILABLE] = "encryption-unavailable",
+    [MIGRATION_ISSUE_DATASTORE_SPACE] = "datastore-space",
+    [MIGRATION_ISSUE_DATASTORE_OVERCOMMIT] = "datastore-overcommit",
 };
 
 static const char *

@@ -161,6 +161,8 @@ typedef enum {
     MIGRATION_ISSUE_CPU_UNKNOWN,                 /* "cpu-unknown" */
     MIGRATION_ISSUE_ENCRYPTION_REQUIRED_UNSUPPORTED, /* "encryption-required-unsupported" */
     MIGRATION_ISSUE_ENCRYPTION_UNAVAILABLE,      /* "encryption-unavailable" */
+    MIGRATION_ISSUE_DATASTORE_SPACE,             /* "datastore-space": Storage vMotion, center-storage-migrate.c */
+    MIGRATION_ISSUE_DATASTORE_OVERCOMMIT,        /* "datastore-overcommit": thin disks could outgrow it */
 } MigrationIssueCode;
 const char *migration_issue_code_to_string(MigrationIssueCode code);
 
