@@ -6,7 +6,11 @@
 # and resumes the same boot; a VM on a shared datastore changes host without
 # a copy; faults: a thick disk too big for the destination, a destination that
 # fills up mid-copy, two relocates at once (409), a power-on during the move
-# (409) — each leaving nothing on the destination and the VM intact.
+# (409) — each leaving nothing on the destination and the VM intact; kill -9
+# of the destination's, then the source's vireo-hostd, then of vireo-centerd
+# mid-copy (each restarted), and a cancel by the user mid-copy: the VM ends
+# registered once, on the host the inventory names, no file, qemu-nbd,
+# qemu-img or journal left over (the copy slowed with tc to ~3 MB/s).
 . "$(dirname "$0")/lib.sh"
 t_require_root
 t_require_template
@@ -48,6 +52,10 @@ mkvm big-01 local-a 8388608 THICK_LAZY_ZEROED
 mkvm fill-01 local-a 33554432 THIN
 head -c 8M /dev/urandom | dd of="$DS/local-a/fill-01/fill-01-flat.vmdk" bs=1M seek=2 conv=notrunc status=none
 fill_sum=$(md5sum <"$DS/local-a/fill-01/fill-01-flat.vmdk")
+# slow-01: 16 MiB of data, ~6 s of copy at 24 Mb/s, for the kills and the cancel.
+mkvm slow-01 local-a 33554432 THIN
+head -c 16M /dev/urandom | dd of="$DS/local-a/slow-01/slow-01-flat.vmdk" bs=1M seek=4 conv=notrunc status=none
+slow_sum=$(md5sum <"$DS/local-a/slow-01/slow-01-flat.vmdk")
 
 t_lab_center || { t_not_ok "the centre starts"; t_finish; exit 1; }
 DC=$(capi_body POST /api/vcenter/datacenter '{"name":"dc1"}' | tr -d '"')
@@ -59,7 +67,7 @@ HA=$(capi_body GET '/api/vcenter/host?names=esx-a' | jq -r '.[0].host')
 HB=$(capi_body GET '/api/vcenter/host?names=esx-b' | jq -r '.[0].host')
 vm_id() { capi_body GET "/api/vcenter/vm?names=$1" | jq -r '.[0].vm'; }
 ds_id() { capi_body GET "/api/vcenter/datastore?names=$1" | jq -r '.[0].datastore'; }
-VM=$(vm_id cold-01) SHV=$(vm_id shared-01) BIG=$(vm_id big-01) FILL=$(vm_id fill-01)
+VM=$(vm_id cold-01) SHV=$(vm_id shared-01) BIG=$(vm_id big-01) FILL=$(vm_id fill-01) SLOW=$(vm_id slow-01)
 LA=$(ds_id local-a) LB=$(ds_id local-b) TINY=$(ds_id tiny)
 t_match "hosts, VMs and datastores are in the inventory" '^host-[0-9]+ host-[0-9]+ vm-[0-9]+ vm-[0-9]+ datastore-[0-9]+ datastore-[0-9]+$' \
     "$HA $HB $VM $SHV $LA $LB"
@@ -197,5 +205,90 @@ t_eq "... the disk was neither copied nor deleted" "$fill_sum no" \
 t_eq "... the .vmx on shared names it on local-a" "/vmfs/volumes/local-a/fill-01/fill-01.vmdk" \
     "$(grep -E '^scsi0:0\.fileName' "$DS/shared/fill-01/fill-01.vmx" | sed 's/.*= "\(.*\)"/\1/')"
 t_check "... and fill-01 powers on and off" powerable "$FILL"
+
+# --- kills and a cancel mid-copy (slow-01, esx-a/local-a -> esx-b/local-b) ----------------
+B=$(lab_host_addr "$T_NET" 2)
+hostd_restart() {
+    lab_hostd_start "$T_PREFIX-$1" "$T_STATE/$1" "$T_STATE/$1/hostd.ini"
+    lab_wait_api "$(lab_host_addr "$T_NET" "$2")" root "$T_PASSWORD" >/dev/null
+    t_new_session   # the restarted hostd knows no session
+}
+slow() { ip netns exec "$T_PREFIX-esx-a" tc qdisc replace dev vmk1 root tbf rate 24mbit burst 64kb latency 2s; }
+fast() { ip netns exec "$T_PREFIX-esx-a" tc qdisc del dev vmk1 root 2>/dev/null || true; }
+cold_async() {
+    capi_body POST "/api/vcenter/vm/$SLOW?action=relocate&vmw-task=true" \
+        "{\"placement\":{\"host\":\"$HB\",\"datastore\":\"$LB\"}}" | tr -d '"'
+}
+task_state() { capi_body GET "/api/cis/tasks/$1" | jq -r .status; }
+task_ended() { case $(task_state "$1") in SUCCEEDED|FAILED) return 0;; esac; return 1; }
+task_message() { capi_body GET "/api/cis/tasks/$1" | jq -r '.error.messages[0].default_message // .progress.message // ""'; }
+copying() { capi_body GET "/api/cis/tasks/$1" | jq -r '.progress.message // ""' | grep -Eq '^copy: .*: [1-9][0-9]* of'; }
+host_lists() { VIREO_URL="https://$1:$LAB_PORT" api_body GET '/api/vcenter/vm?names=slow-01' | jq 'if type == "array" then length else "error" end'; }
+# Unfinished cold journals (a committed one is kept a day to answer a repeated commit).
+journals() { grep -L '"state":"committed"' "$T_STATE"/esx-*/state/cold-migrations/*.json 2>/dev/null | wc -l; }
+leftovers() {   # files on local-b, qemu-nbd/qemu-img processes, unfinished journals
+    echo "$(ls -A "$DS/local-b" | grep -c '^slow-01$') $(pgrep -f "qemu-(nbd|img).*$T_STATE" | wc -l) $(journals)"
+}
+clean() { [ "$(leftovers)" = "0 0 0" ]; }
+resolved() { capi_body GET "/api/vireo/events?object=$SLOW" | jq -e --arg t "$1" \
+    '[.[] | select(.type == "VmMigrationResolvedEvent" and .task == $t)] | length > 0' >/dev/null; }
+unlocked() { [ "$(capi_status POST "/api/vcenter/vm/$SLOW/power?action=start")" = 204 ] &&
+    [ "$(capi_status POST "/api/vcenter/vm/$SLOW/power?action=stop")" = 204 ]; }
+# After a fault the copy was rolled back: one registered copy, on esx-a.
+check_rolled_back() {
+    t_check "$1: nothing left (slow-01 on local-b, qemu-nbd/qemu-img, journals)" t_wait 30 clean
+    echo "# $1: leftovers $(leftovers)"
+    t_eq "$1: slow-01 registered on esx-a only (centre: esx-a esx-b; hosts: esx-a esx-b)" "1 0 1 0" \
+        "$(on_host "$HA" "$SLOW") $(on_host "$HB" "$SLOW") $(host_lists "$A") $(host_lists "$B")"
+    t_eq "$1: its data is intact" "$slow_sum" "$(md5sum <"$DS/local-a/slow-01/slow-01-flat.vmdk")"
+    t_check "$1: it powers on and off (not held)" t_wait 20 unlocked
+}
+slow
+T=$(cold_async)
+t_check "1: the copy starts" t_wait 30 copying "$T"
+kill -9 "$(lab_hostd_pid "$T_STATE/esx-b")"
+t_check "1: destination hostd killed mid-copy: the task FAILED" t_wait 30 task_ended "$T"
+echo "# 1: $(task_message "$T")"
+t_eq "1: ... FAILED at step copy, slow-01 stays on esx-a" "FAILED 1" \
+    "$(task_state "$T") $(task_message "$T" | grep -c 'failed at step copy on esx-b.*slow-01 stays on esx-a')"
+hostd_restart esx-b 2
+t_check "1: the restarted esx-b answers the abort (VmMigrationResolvedEvent)" t_wait 30 resolved "$T"
+check_rolled_back 1
+
+T=$(cold_async)
+t_check "2: the copy starts" t_wait 30 copying "$T"
+kill -9 "$(lab_hostd_pid "$T_STATE/esx-a")"
+sleep 1
+hostd_restart esx-a 1
+t_check "2: source hostd killed mid-copy and restarted: the task ends" t_wait 60 task_ended "$T"
+echo "# 2: $(task_message "$T")"
+t_eq "2: ... FAILED, slow-01 stays on esx-a" "FAILED 1" "$(task_state "$T") $(task_message "$T" | grep -c 'slow-01 stays on esx-a')"
+check_rolled_back 2
+
+T=$(cold_async)
+t_check "3: the copy starts" t_wait 30 copying "$T"
+kill -9 "$(cat "$T_STATE/center/hostd.pid")"
+sleep 1
+lab_center_up "$T_NET" "$T_STATE" "$T_PASSWORD" >/dev/null
+t_center_new_sessions
+t_eq "3: centre killed mid-copy and restarted: the task is FAILED" FAILED "$(task_state "$T")"
+t_check "3: the centre settles the migration (VmMigrationResolvedEvent)" t_wait 60 resolved "$T"
+echo "# 3: $(capi_body GET "/api/vireo/events?object=$SLOW" | jq -r '[.[] | select(.type == "VmMigrationResolvedEvent")] | last | .message')"
+check_rolled_back 3
+
+T=$(cold_async)
+t_check "4: the copy starts" t_wait 30 copying "$T"
+t_eq "4: the user cancels the task mid-copy: 204" 204 "$(capi_status POST "/api/cis/tasks/$T?action=cancel")"
+t_check "4: the task ends" t_wait 30 task_ended "$T"
+echo "# 4: $(task_message "$T")"
+t_eq "4: ... FAILED, cancelled by the user, slow-01 stays on esx-a" "FAILED 1" \
+    "$(task_state "$T") $(task_message "$T" | grep -c 'cancelled by the user.*slow-01 stays on esx-a')"
+check_rolled_back 4
+t_eq "4: a cancel of the ended task: 400" 400 "$(capi_status POST "/api/cis/tasks/$T?action=cancel")"
+fast
+t_eq "after the faults slow-01 moves: 200" 200 "$(capi_status POST "/api/vcenter/vm/$SLOW?action=relocate" \
+    "{\"placement\":{\"host\":\"$HB\",\"datastore\":\"$LB\"}}")"
+t_eq "... registered on esx-b only, its data intact, nothing left behind" "0 1 $slow_sum 0 0" \
+    "$(on_host "$HA" "$SLOW") $(on_host "$HB" "$SLOW") $(md5sum <"$DS/local-b/slow-01/slow-01-flat.vmdk") $(pgrep -f "qemu-(nbd|img).*$T_STATE" | wc -l) $(journals)"
 
 t_finish
