@@ -3,7 +3,7 @@
 # guest on a datastore both hosts mount moves from esx-a to esx-b with
 # `vireo vm migrate` while a client pings it; the task, the inventory, one
 # QEMU, the guest's boot id and uptime, the network after the move; the dry
-# run (maintenance mode listed), a powered-off VM refused as not built yet,
+# run (maintenance mode listed), a powered-off VM's dry run (cold migration),
 # and two relocates of one VM at once (one 409) moving it back. The guest
 # runs vireo-memwrite on 16 MiB (customization workload_mib): after each move
 # it still runs, its passes go on and it found no page lost or torn; the
@@ -91,11 +91,10 @@ t_eq "relocate into maintenance is refused (400 NOT_ALLOWED_IN_CURRENT_STATE)" "
     "${r%% *} $(echo "${r#* }" | jq -r .error_type)"
 t_eq "maintenance mode off" 204 "$(capi_status POST "/api/vcenter/host/$HB?action=exit-maintenance")"
 
-# --- not built yet ----------------------------------------------------------------
-r=$(capi POST "/api/vcenter/vm/$OFF?action=relocate" "$body")
-t_eq "a powered-off VM: 400 UNSUPPORTED" "400 UNSUPPORTED" "${r%% *} $(echo "${r#* }" | jq -r .error_type)"
-t_match "... saying cold migration is not built yet" "not built yet: cold migration" \
-    "$(echo "${r#* }" | jq -r '.messages[0].default_message')"
+# --- a powered-off VM is a cold migration (tests/e2e/cold-migration.sh) -------------
+r=$(capi POST "/api/vcenter/vm/$OFF?action=relocate&check_only=true" "$body")
+t_eq "a powered-off VM's dry run: kind COLD, no error" "200 COLD 0" \
+    "${r%% *} $(echo "${r#* }" | jq -r '"\(.kind) \([.issues[] | select(.severity == "ERROR")] | length)"')"
 SH=$(capi_body GET '/api/vcenter/datastore?names=shared' | jq -r '.[0].datastore')
 # (placement.host + placement.datastore is vMotion + Storage vMotion now:
 # tests/e2e/xvmotion.sh.)
@@ -124,7 +123,7 @@ info=$(capi_body GET "/api/cis/tasks/$TASK")
 t_eq "the task SUCCEEDED at 100%" "SUCCEEDED 100" "$(echo "$info" | jq -r '"\(.status) \(.progress.completed)"')"
 t_match "... its result has the downtime" '^[0-9]+$' "$(echo "$info" | jq -r .result.downtime_ms)"
 echo "# perform: $(echo "$info" | jq -c '.result')"
-t_eq "... and the policy's effect: budget 300 ms (--downtime), passes, throttle, no post-copy" "300 1 1 false" \
+t_eq "... and the policy's effect: budget 300 ms (--downtime), passes, throttle, no post-copy" "300 true true false" \
     "$(echo "$info" | jq -r '.result | "\(.downtime_budget_ms) \(.dirty_sync_count >= 1) \(.max_throttle_pct >= 0) \(.postcopy)"')"
 t_eq "the inventory places the VM on esx-b" "1 0" "$(vm_host "$HB") $(vm_host "$HA")"
 t_eq "... powered on" POWERED_ON "$(capi_body GET "/api/vcenter/vm?vms=$VM" | jq -r '.[0].power_state')"
@@ -191,8 +190,9 @@ LB=$(capi_body GET '/api/vcenter/datastore?names=local-b' | jq -r '.[0].datastor
 r=$(capi POST "/api/vcenter/vm/$VM?action=relocate" "{\"placement\":{\"datastore\":\"$LB\"}}")
 t_eq "a datastore the VM's host does not mount: 400 INVALID_ARGUMENT" "400 INVALID_ARGUMENT" \
     "${r%% *} $(echo "${r#* }" | jq -r .error_type)"
-r=$(capi POST "/api/vcenter/vm/$OFF?action=relocate" "{\"placement\":{\"datastore\":\"$LA\"}}")
-t_eq "Storage vMotion of a powered-off VM: 400 UNSUPPORTED" "400 UNSUPPORTED" "${r%% *} $(echo "${r#* }" | jq -r .error_type)"
+r=$(capi POST "/api/vcenter/vm/$OFF?action=relocate&check_only=true" "{\"placement\":{\"datastore\":\"$LA\"}}")
+t_eq "a new datastore for a powered-off VM is a cold migration (dry run)" "200 COLD" \
+    "${r%% *} $(echo "${r#* }" | jq -r .kind)"
 disks() { find "$DS/$1/mig-01" -name '*.vmdk' 2>/dev/null | wc -l; }
 n_disks=$(disks shared)
 t_match "the guest's disks are on shared" '^[1-9][0-9]*$' "$n_disks"
