@@ -18,6 +18,8 @@
  */
 #include "vm-cold-journal.h"
 
+#include "mig-files.h"
+
 #include "json-util.h"
 #include "vireo-error.h"
 
@@ -50,39 +52,14 @@ cold_journal_write(Host *host, const char *migration, const char *role, JsonObje
     json_object_set_string_member(o, "migration", migration);
     json_object_set_string_member(o, "role", role);
     json_object_set_int_member(o, "time", g_get_real_time() / G_USEC_PER_SEC);
-    g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
-    json_node_set_object(node, o);
-    g_autofree char *text = json_util_to_string(node, FALSE);
-    if (g_mkdir_with_parents(dir, 0700) < 0) {
-        g_set_error(error, VIREO_ERROR, VIREO_ERROR_ERROR, "the cold migration journal: cannot create %s: %s",
-                    dir, g_strerror(errno));
-        return FALSE;
-    }
-    if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                  0600, error)) {
-        g_prefix_error(error, "the cold migration journal: ");
-        return FALSE;
-    }
-    return TRUE;
-}
-
-static JsonObject *
-read_file(const char *path)
-{
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        return NULL;
-    g_autoptr(JsonNode) node = json_util_parse(text, -1, 6, NULL);
-    if (!node || !JSON_NODE_HOLDS_OBJECT(node))
-        return NULL;
-    return json_object_ref(json_node_get_object(node));
+    return mig_journal_write(dir, path, o, "the cold migration journal", error);
 }
 
 JsonObject *
 cold_journal_read(Host *host, const char *migration, const char *role)
 {
     g_autofree char *path = journal_path(host, migration, role);
-    return read_file(path);
+    return mig_journal_read(path);
 }
 
 void
@@ -230,7 +207,7 @@ typedef struct {
 static void
 recover_one(Recovery *r, const char *path)
 {
-    g_autoptr(JsonObject) j = read_file(path);
+    g_autoptr(JsonObject) j = mig_journal_read(path);
     const char *role = j ? json_object_get_string_member_with_default(j, "role", "") : "";
     const char *state = j ? json_object_get_string_member_with_default(j, "state", "") : "";
     const char *run_dir = j ? json_object_get_string_member_with_default(j, "run_dir", NULL) : NULL;

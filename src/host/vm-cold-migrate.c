@@ -9,6 +9,8 @@
  *      └────────────────────────────────────────────────▶ abort
  */
 #include "vm-cold-migrate.h"
+
+#include "mig-files.h"
 #include "vm-cold-journal.h"
 
 #include "datastore.h"
@@ -95,14 +97,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ColdExport, cold_export_free)
 
 /* ---- helpers shared with the destination ------------------------------------ */
 
-static gboolean
-token_valid(const char *s, const char *allowed, gsize min, gsize max)
-{
-    gsize n = s ? strlen(s) : 0;
-    return n >= min && n <= max && strspn(s, allowed) == n;
-}
-
-#define ID_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._"
 
 gboolean
 cold_psk_write(JsonObject *body, const char *dir, char **identity, GError **error)
@@ -110,35 +104,7 @@ cold_psk_write(JsonObject *body, const char *dir, char **identity, GError **erro
     JsonObject *psk = NULL;
     if (!json_util_get_object(body, "psk", "spec", &psk, error))
         return FALSE;
-    const char *id = psk ? json_object_get_string_member_with_default(psk, "identity", NULL) : NULL;
-    const char *key = psk ? json_object_get_string_member_with_default(psk, "key", NULL) : NULL;
-    if (!token_valid(id, ID_CHARS, 1, 64) || !token_valid(key, "0123456789abcdefABCDEF", 32, 128) ||
-        strlen(key) % 2) {
-        g_set_error(error, VIREO_ERROR, VIREO_ERROR_INVALID_ARGUMENT,
-                    "psk: give an identity ([A-Za-z0-9._-], at most 64) and a key (16 to 64 bytes in hex)");
-        return FALSE;
-    }
-    if (g_mkdir_with_parents(dir, 0700) != 0) {
-        g_set_error(error, VIREO_ERROR, VIREO_ERROR_ERROR, "cannot create %s: %s", dir, g_strerror(errno));
-        return FALSE;
-    }
-    g_autofree char *path = g_build_filename(dir, "keys.psk", NULL);
-    g_autofree char *line = g_strdup_printf("%s:%s\n", id, key);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    gboolean ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, line, strlen(line)) == (ssize_t)strlen(line);
-    int saved = errno;
-    memset(line, 0, strlen(line));
-    if (fd >= 0 && close(fd) < 0 && ok) {
-        ok = FALSE;
-        saved = errno;
-    }
-    if (!ok) {
-        g_unlink(path);
-        g_set_error(error, VIREO_ERROR, VIREO_ERROR_ERROR, "cannot write %s: %s", path, g_strerror(saved));
-        return FALSE;
-    }
-    *identity = g_strdup(id);
-    return TRUE;
+    return mig_psk_write(psk, dir, identity, error);
 }
 
 static char *
@@ -753,7 +719,7 @@ cold_body(ApiRequest *request, const char **mid, gboolean *destination)
         return NULL;
     *mid = NULL;
     if (!json_util_get_string(o, "migration", "spec", mid, &error) ||
-        !json_util_get_string(o, "role", "spec", &role, &error) || !token_valid(*mid, ID_CHARS, 1, 64) ||
+        !json_util_get_string(o, "role", "spec", &role, &error) || !mig_id_valid(*mid) ||
         (!g_str_equal(role, "source") && !g_str_equal(role, "destination"))) {
         api_request_reply_error(request, error ? error : g_error_new(VIREO_ERROR, VIREO_ERROR_INVALID_ARGUMENT,
                                                                      "give \"migration\" (an id) and \"role\" "

@@ -25,6 +25,7 @@
 
 #include "inventory.h"
 #include "json-util.h"
+#include "mig-files.h"
 #include "qemu-process.h"
 #include "qmp-client.h"
 #include "vireo-error.h"
@@ -45,18 +46,10 @@ journal_dir(Host *host)
     return g_build_filename(host->config->state_dir, "migrations", NULL);
 }
 
-static gboolean
-id_safe(const char *id)
-{
-    gsize n = id ? strlen(id) : 0;
-    return n > 0 && n <= 64 && id[0] != '.' &&
-           strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") == n;
-}
-
 static char *
 journal_path(Host *host, const char *migration)
 {
-    if (!id_safe(migration))
+    if (!mig_id_valid(migration))
         return NULL;
     g_autofree char *dir = journal_dir(host);
     g_autofree char *name = g_strconcat(migration, ".json", NULL);
@@ -73,51 +66,22 @@ vm_migration_journal_write(Vm *vm, const char *step, GError **error)
                     "migration id: give [A-Za-z0-9._-], at most 64 characters");
         return FALSE;
     }
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "migration");
-    json_builder_add_string_value(b, vm->migration);
-    json_builder_set_member_name(b, "vm");
-    json_builder_add_string_value(b, vm->id);
-    json_builder_set_member_name(b, "role");
-    json_builder_add_string_value(b, vm->migration_source ? "source" : "destination");
-    json_builder_set_member_name(b, "step");
-    json_builder_add_string_value(b, step);
-    json_builder_set_member_name(b, "time");
-    json_builder_add_int_value(b, g_get_real_time() / G_USEC_PER_SEC);
-    json_builder_end_object(b);
-    g_autoptr(JsonNode) node = json_builder_get_root(b);
-    g_autofree char *text = json_util_to_string(node, FALSE);
-    if (g_mkdir_with_parents(dir, 0700) < 0 ||
-        !g_file_set_contents_full(path, text, -1,
-                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                  0600, error)) {
-        if (error && !*error)
-            g_set_error(error, VIREO_ERROR, VIREO_ERROR_ERROR, "cannot create %s: %s", dir,
-                        g_strerror(errno));
-        g_prefix_error(error, "the migration journal: ");
-        return FALSE;
-    }
-    return TRUE;
-}
-
-static JsonObject *
-journal_read_file(const char *path)
-{
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        return NULL;
-    g_autoptr(JsonNode) node = json_util_parse(text, -1, 4, NULL);
-    if (!node || !JSON_NODE_HOLDS_OBJECT(node))
-        return NULL;
-    return json_object_ref(json_node_get_object(node));
+    JsonObject *o = json_object_new();
+    json_object_set_string_member(o, "migration", vm->migration);
+    json_object_set_string_member(o, "vm", vm->id);
+    json_object_set_string_member(o, "role", vm->migration_source ? "source" : "destination");
+    json_object_set_string_member(o, "step", step);
+    json_object_set_int_member(o, "time", g_get_real_time() / G_USEC_PER_SEC);
+    gboolean ok = mig_journal_write(dir, path, o, "the migration journal", error);
+    json_object_unref(o);
+    return ok;
 }
 
 char *
 vm_migration_journal_step(Host *host, const char *migration, char **vm_id)
 {
     g_autofree char *path = journal_path(host, migration);
-    JsonObject *o = path ? journal_read_file(path) : NULL;
+    JsonObject *o = path ? mig_journal_read(path) : NULL;
     if (!o)
         return NULL;
     char *step = g_strdup(json_object_get_string_member_with_default(o, "step", NULL));
@@ -458,7 +422,7 @@ recover_destination(Vm *vm, const char *mid, const char *step)
 static void
 recover_one(Host *host, const char *path)
 {
-    JsonObject *o = journal_read_file(path);
+    JsonObject *o = mig_journal_read(path);
     const char *mid = o ? json_object_get_string_member_with_default(o, "migration", NULL) : NULL;
     const char *step = o ? json_object_get_string_member_with_default(o, "step", "") : "";
     const char *role = o ? json_object_get_string_member_with_default(o, "role", "") : "";

@@ -26,6 +26,7 @@
 #include "vireo-error.h"
 #include "vm-launch.h"
 #include "vm-migrate-converge.h"
+#include "mig-files.h"
 #include "vm-migrate-journal.h"
 #include "vm-migrate-nbd.h"
 
@@ -81,29 +82,15 @@ policy_take(MigOp *op, JsonObject *body, GError **error)
 
 /* ---- the pre-shared key ---------------------------------------------------- */
 
-static char *
-psk_path(Vm *vm)
-{
-    return g_build_filename(vm->run_dir, "keys.psk", NULL);
-}
-
 static void
 psk_remove(Vm *vm)
 {
-    g_autofree char *path = vm ? psk_path(vm) : NULL;
-    if (path && g_unlink(path) < 0 && errno != ENOENT)
-        g_warning("%s: %s: %s", vm->id, path, g_strerror(errno));
-}
-
-static gboolean
-psk_valid(const char *s, const char *allowed, gsize min, gsize max)
-{
-    gsize n = s ? strlen(s) : 0;
-    return n >= min && n <= max && strspn(s, allowed) == n;
+    if (vm)
+        mig_psk_remove(vm->run_dir);
 }
 
 /* Takes the body's "psk" {"identity", "key"} (none: a plain channel) and
- * writes it as QEMU reads it: "identity:hexkey", readable by us alone. */
+ * writes it where QEMU reads it (mig-files.c). */
 static gboolean
 psk_take(Vm *vm, JsonObject *body, char **identity_out, GError **error)
 {
@@ -114,31 +101,7 @@ psk_take(Vm *vm, JsonObject *body, char **identity_out, GError **error)
      * answers "encrypted": false and the centre decides (required fails). */
     if (!psk || !vm->host->config->vmotion_encryption)
         return TRUE;
-    const char *identity = json_object_get_string_member_with_default(psk, "identity", NULL);
-    const char *key = json_object_get_string_member_with_default(psk, "key", NULL);
-    if (!psk_valid(identity, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._", 1, 64) ||
-        !psk_valid(key, "0123456789abcdefABCDEF", 32, 128) || strlen(key) % 2) {
-        g_set_error(error, VIREO_ERROR, VIREO_ERROR_INVALID_ARGUMENT,
-                    "psk: give an identity ([A-Za-z0-9._-], at most 64) and a key (16 to 64 bytes in hex)");
-        return FALSE;
-    }
-    g_autofree char *path = psk_path(vm);
-    g_autofree char *line = g_strdup_printf("%s:%s\n", identity, key);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    gboolean ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, line, strlen(line)) == (ssize_t)strlen(line);
-    int saved = errno;
-    memset(line, 0, strlen(line));
-    if (fd >= 0 && close(fd) < 0 && ok) {
-        ok = FALSE;
-        saved = errno;
-    }
-    if (!ok) {
-        psk_remove(vm);
-        g_set_error(error, VIREO_ERROR, VIREO_ERROR_ERROR, "cannot write %s: %s", path, g_strerror(saved));
-        return FALSE;
-    }
-    *identity_out = g_strdup(identity);
-    return TRUE;
+    return mig_psk_write(psk, vm->run_dir, identity_out, error);
 }
 
 static void
