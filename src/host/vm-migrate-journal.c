@@ -130,7 +130,10 @@ void
 vm_migration_on_event(Vm *vm, JsonObject *data)
 {
     const char *status = data ? json_object_get_string_member_with_default(data, "status", "") : "";
-    if (vm->migration && !vm->migration_source && g_str_equal(status, "completed"))
+    /* A post-copy's switch-over hands the guest over before the copy ends:
+     * from then on it can run only here (the source holds no whole copy). */
+    if (vm->migration && !vm->migration_source &&
+        (g_str_equal(status, "completed") || g_str_equal(status, "postcopy-active")))
         vm_migration_resume_incoming(vm);
 }
 

@@ -22,9 +22,10 @@ void vm_migration_journal_remove(Host *host, const char *migration);
 void vm_migration_recover(Host *host);
 
 /* Destination: QEMU's MIGRATION event. The incoming QEMU runs with -S; the
- * guest is resumed here the moment its copy completed (journal "resumed"
- * first), unless a cancel came before — both happen on this thread, so
- * either the guest runs here and cancel is refused, or it never ran here. */
+ * guest is resumed here the moment its copy completed, or a post-copy
+ * switched over (journal "resumed" first), unless a cancel came before —
+ * both happen on this thread, so either the guest runs here and cancel is
+ * refused, or it never ran here. */
 void vm_migration_on_event(Vm *vm, JsonObject *data);
 void vm_migration_resume_incoming(Vm *vm);
 
