@@ -201,6 +201,8 @@ static const AuthzRequirement route_table[] = {
     END("POST", "/api/vcenter/cluster", NULL),
     READ_OBJ("/api/vcenter/cluster/{cluster}"),
     ON_OBJ("DELETE", "/api/vcenter/cluster/{cluster}", NULL, "Host.Inventory.DeleteCluster"),
+    /* EVC mode (vSphere: ClusterEVCManager.ConfigureEvcMode_Task). */
+    ON_OBJ("PATCH", "/api/vcenter/cluster/{cluster}", NULL, "Host.Inventory.EditCluster"),
 
     /* Hosts. */
     READ_LIST("/api/vcenter/host"),
@@ -262,6 +264,18 @@ static const AuthzRequirement route_table[] = {
     ON_OBJ("POST", VM "/guest/filesystem", "freeze", "VirtualMachine.State.CreateSnapshot"),
     ON_OBJ("POST", VM "/guest/filesystem", "thaw", "VirtualMachine.State.CreateSnapshot"),
 
+    /* Migration (vSphere's RelocateVM_Task): a running VM needs HotMigrate,
+     * one powered off or suspended ColdMigrate ("with:cold"); a new pool
+     * AssignVMToPool, a new datastore AllocateSpace there ("with:datastore").
+     * The handler (api-migrate.c) picks the variant. */
+    REQ("POST", VM, "relocate", "Resource.HotMigrate", OBJECT),
+    REQ("POST", VM, "relocate", "Resource.AssignVMToPool", RESOURCE_POOL),
+    END("POST", VM, "relocate"),
+    REQ("POST", VM, "with:cold", "Resource.ColdMigrate", OBJECT),
+    REQ("POST", VM, "with:cold", "Resource.AssignVMToPool", RESOURCE_POOL),
+    END("POST", VM, "with:cold"),
+    ON_OBJ("POST", VM, "with:datastore", "Datastore.AllocateSpace"),
+
     /* Hardware. */
     READ_OBJ(HW "/cpu"),
     ON_OBJ("PATCH", HW "/cpu", NULL, "VirtualMachine.Config.CPUCount"),
@@ -298,6 +312,10 @@ static const AuthzRequirement route_table[] = {
     /* Tasks and events: visible where their object is. */
     READ_LIST("/api/cis/tasks"),
     READ_OBJ("/api/cis/tasks/{task}"),
+    /* Cancel: the task's own user needs nothing more; anyone else needs
+     * Global.CancelTask on the task's object ("with:other-user"). */
+    END("POST", "/api/cis/tasks/{task}", "cancel"),
+    ON_OBJ("POST", "/api/cis/tasks/{task}", "with:other-user", "Global.CancelTask"),
     READ_LIST("/api/vireo/events"),
 
     /* Security. Every session may read the catalogue and the roles, as every
