@@ -57,12 +57,7 @@ mkvm slow-01 local-a 33554432 THIN
 head -c 16M /dev/urandom | dd of="$DS/local-a/slow-01/slow-01-flat.vmdk" bs=1M seek=4 conv=notrunc status=none
 slow_sum=$(md5sum <"$DS/local-a/slow-01/slow-01-flat.vmdk")
 
-t_lab_center || { t_not_ok "the centre starts"; t_finish; exit 1; }
-DC=$(capi_body POST /api/vcenter/datacenter '{"name":"dc1"}' | tr -d '"')
-HF=$(capi_body GET "/api/vcenter/datacenter/$DC" | jq -r .host_folder)
-CL=$(capi_body POST /api/vcenter/cluster "{\"name\":\"cluster1\",\"folder\":\"$HF\"}" | tr -d '"')
-lab_center_add_host "$CL" "$A" "$T_PASSWORD" >/dev/null
-lab_center_add_host "$CL" "$(lab_host_addr "$T_NET" 2)" "$T_PASSWORD" >/dev/null
+t_center_cluster "$A" "$(lab_host_addr "$T_NET" 2)" || { t_not_ok "the centre starts"; t_finish; exit 1; }
 HA=$(capi_body GET '/api/vcenter/host?names=esx-a' | jq -r '.[0].host')
 HB=$(capi_body GET '/api/vcenter/host?names=esx-b' | jq -r '.[0].host')
 vm_id() { capi_body GET "/api/vcenter/vm?names=$1" | jq -r '.[0].vm'; }

@@ -43,12 +43,7 @@ lab_copy_vm "$T_TEMPLATE" "$DS/shared/evc-01" evc-01
 VIREO_URL="https://$A:$LAB_PORT" t_check "the guest is registered on esx-a" \
     vireo vm register --datastore shared evc-01/evc-01.vmx --name evc-01
 
-t_lab_center || { t_not_ok "the centre starts"; t_finish; exit 1; }
-DC=$(capi_body POST /api/vcenter/datacenter '{"name":"dc1"}' | tr -d '"')
-HF=$(capi_body GET "/api/vcenter/datacenter/$DC" | jq -r .host_folder)
-CL=$(capi_body POST /api/vcenter/cluster "{\"name\":\"cluster1\",\"folder\":\"$HF\"}" | tr -d '"')
-lab_center_add_host "$CL" "$A" "$T_PASSWORD" >/dev/null
-lab_center_add_host "$CL" "$B" "$T_PASSWORD" >/dev/null
+t_center_cluster "$A" "$B" || { t_not_ok "the centre starts"; t_finish; exit 1; }
 HA=$(capi_body GET '/api/vcenter/host?names=esx-a' | jq -r '.[0].host')
 HB=$(capi_body GET '/api/vcenter/host?names=esx-b' | jq -r '.[0].host')
 VM=$(capi_body GET '/api/vcenter/vm?names=evc-01' | jq -r '.[0].vm')

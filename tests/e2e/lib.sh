@@ -128,6 +128,18 @@ t_lab_center() {
     export LAB_CENTER_URL=$T_CENTER_URL LAB_CENTER_PASSWORD=$T_PASSWORD LAB_CENTER_STATE=$T_STATE
 }
 
+# t_center_cluster HOST_ADDR... — the centre (t_lab_center) with datacenter
+# dc1 and cluster cluster1 holding these hosts; sets DC, HF (its host
+# folder) and CL.
+t_center_cluster() {
+    t_lab_center || return 1
+    DC=$(capi_body POST /api/vcenter/datacenter '{"name":"dc1"}' | tr -d '"')
+    HF=$(capi_body GET "/api/vcenter/datacenter/$DC" | jq -r .host_folder)
+    CL=$(capi_body POST /api/vcenter/cluster "{\"name\":\"cluster1\",\"folder\":\"$HF\"}" | tr -d '"')
+    local addr
+    for addr in "$@"; do lab_center_add_host "$CL" "$addr" "$T_PASSWORD" >/dev/null; done
+}
+
 # capi METHOD PATH [JSON] [USER PASSWORD] — a call to the centre; prints
 # "STATUS BODY". Sessions are cached per user.
 capi() {

@@ -30,12 +30,7 @@ VIREO_URL="https://$A:$LAB_PORT" t_check "the guest is registered on esx-a" \
 VIREO_URL="https://$A:$LAB_PORT" api_body POST /api/vcenter/vm \
     '{"name":"off-01","placement":{"datastore":"shared"},"memory":{"size_MiB":64},"disks":[{"new_vmdk":{"capacity":1048576}}]}' >/dev/null
 
-t_lab_center || { t_not_ok "the centre starts"; t_finish; exit 1; }
-DC=$(capi_body POST /api/vcenter/datacenter '{"name":"dc1"}' | tr -d '"')
-HF=$(capi_body GET "/api/vcenter/datacenter/$DC" | jq -r .host_folder)
-CL=$(capi_body POST /api/vcenter/cluster "{\"name\":\"cluster1\",\"folder\":\"$HF\"}" | tr -d '"')
-lab_center_add_host "$CL" "$A" "$T_PASSWORD" >/dev/null
-lab_center_add_host "$CL" "$B" "$T_PASSWORD" >/dev/null
+t_center_cluster "$A" "$B" || { t_not_ok "the centre starts"; t_finish; exit 1; }
 HA=$(capi_body GET '/api/vcenter/host?names=esx-a' | jq -r '.[0].host')
 HB=$(capi_body GET '/api/vcenter/host?names=esx-b' | jq -r '.[0].host')
 t_match "both hosts are managed by the centre" '^host-[0-9]+ host-[0-9]+$' "$HA $HB"
