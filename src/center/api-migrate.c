@@ -286,7 +286,10 @@ relocate_host(Relocate *r, const StoreObject *h, JsonNode *info)
     mh->datastores = host_related_names(r->c, h->id, TRUE);
     mh->port_groups = host_related_names(r->c, h->id, FALSE);
     mh->vmotion_address = address ? g_strdup(address) : store_object_attr_string(h, "vmotion_address");
-    mh->vmotion_link_mbps = DEFAULT_VMOTION_LINK_MBPS;
+    /* The host's hostd.ini vmotion_link_mbps (4 vMotions at once below
+     * 10 Gb/s, 8 from there, as vSphere). */
+    gint64 mbps = o ? json_object_get_int_member_with_default(o, "vmotion_link_mbps", 0) : 0;
+    mh->vmotion_link_mbps = mbps > 0 && mbps <= G_MAXUINT ? (guint)mbps : DEFAULT_VMOTION_LINK_MBPS;
     mh->cpu_features = cpu_features_of(info);
     mh->evc_mode = center_evc_host_mode(r->c, h);
     /* A host says whether it carries migrations over TLS (hostd.ini's

@@ -96,6 +96,7 @@ host_get(ApiRequest *request, gpointer data)
     member_string(b, "vmotion_address", host->config->vmotion_address);
     json_builder_set_member_name(b, "vmotion_encryption");
     json_builder_add_boolean_value(b, host->config->vmotion_encryption);
+    member_int(b, "vmotion_link_mbps", host->config->vmotion_link_mbps);
     json_builder_set_member_name(b, "cpu");
     json_builder_begin_object(b);
     member_int(b, "count", g_get_num_processors());

@@ -14,10 +14,11 @@
 #define HOST_CONFIG_DEFAULT_ACCELERATOR "auto"
 #define HOST_CONFIG_DEFAULT_QEMU "/usr/bin/qemu-system-x86_64"
 #define HOST_CONFIG_IFNAMSIZ 16
+#define HOST_CONFIG_DEFAULT_VMOTION_LINK_MBPS 10000
 #define HOST_CONFIG_MAX_VLAN 4094
 
 static const char *const host_keys[] = { "name", "listen", "port", "state_dir", "accelerator",
-                                         "vmotion_address", "vmotion_encryption", "cpu_model", "evc_max", "memory_mib",
+                                         "vmotion_address", "vmotion_encryption", "vmotion_link_mbps", "cpu_model", "evc_max", "memory_mib",
                                          "qemu", NULL };
 static const char *const user_keys[] = { "password_hash", NULL };
 static const char *const datastore_keys[] = { "path", NULL };
@@ -310,6 +311,8 @@ parse_host(GKeyFile *kf, HostConfig *c, GError **error)
                     error) ||
         !check_ip(g, "vmotion_address", c->vmotion_address, error) ||
         !get_bool(kf, g, "vmotion_encryption", TRUE, &c->vmotion_encryption, error) ||
+        !get_number(kf, g, "vmotion_link_mbps", 1, 10000000, HOST_CONFIG_DEFAULT_VMOTION_LINK_MBPS,
+                    &c->vmotion_link_mbps, error) ||
         !get_string(kf, g, "cpu_model", FALSE, NULL, &c->cpu_model, error) ||
         !check_cpu_model(g, "cpu_model", c->cpu_model, error) ||
         !get_string(kf, g, "evc_max", FALSE, NULL, &c->evc_max, error) ||

@@ -8,6 +8,7 @@
  *   accelerator = auto                # auto | kvm | tcg (default auto)
  *   vmotion_address = 10.99.0.11      # address migrations arrive on (default: listen)
  *   vmotion_encryption = false        # this host cannot encrypt migrations (default true)
+ *   vmotion_link_mbps = 1000          # the vMotion link's speed (default 10000): vMotions at once
  *   cpu_model = Nehalem               # QEMU CPU model for VMs (default: qemu64 under TCG)
  *   evc_max = intel-nehalem           # report at most this EVC mode's CPU (default: all QEMU gives)
  *   memory_mib = 8192                 # memory VMs may use (default: the machine's)
@@ -63,6 +64,7 @@ typedef struct {
     char *accelerator;
     char *vmotion_address;
     gboolean vmotion_encryption; /* migrations to and from here may use TLS (default TRUE) */
+    guint64 vmotion_link_mbps;   /* the vMotion link's speed; the centre's cost model reads it */
     char *cpu_model;     /* NULL: default */
     char *evc_max;       /* EVC mode id (canonical) the host narrows its CPU to; NULL: none */
     gint64 memory_mib;   /* 0: the machine's */

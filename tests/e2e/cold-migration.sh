@@ -27,6 +27,7 @@ hapi() { VIREO_URL="https://$A:$LAB_PORT" api "$@"; }
 
 # The guest on local-a with two data disks: 32 MiB thin, 8 MiB lazy-zeroed thick.
 lab_copy_vm "$T_TEMPLATE" "$DS/local-a/cold-01" cold-01
+t_workload_vmx "$DS/local-a/cold-01/cold-01.vmx" 16
 VIREO_URL="https://$A:$LAB_PORT" t_check "the guest is registered on esx-a" \
     vireo vm register --datastore local-a cold-01/cold-01.vmx --name cold-01
 gid=$(hapi GET '/api/vcenter/vm?names=cold-01' | cut -d' ' -f2- | jq -r '.[0].vm')
@@ -131,7 +132,8 @@ tools_running() { [ "$(tools | jq -r .run_state)" = RUNNING ]; }
 t_eq "power on at the destination" 204 "$(capi_status POST "/api/vcenter/vm/$VM/power?action=start")"
 t_check "the guest boots there (tools RUNNING)" t_wait 180 tools_running
 t_eq "its QEMU runs on esx-b" "1 0" "$(qemus "$T_STATE/esx-b/") $(qemus "$T_STATE/esx-a/")"
-sleep 3
+t_check "the guest's memory workload runs" t_wait 60 t_workload_runs
+t_workload_clean "boot at the destination"
 bid=$(tools | jq -r .boot_id)
 up1=$(tools | jq -r .uptime_seconds)
 t_eq "suspend" 204 "$(capi_status POST "/api/vcenter/vm/$VM/power?action=suspend")"
@@ -148,6 +150,7 @@ t_eq "the folder on local-b is gone" no "$(test -e "$DS/local-b/cold-01" && echo
 t_eq "resume on esx-a" 204 "$(capi_status POST "/api/vcenter/vm/$VM/power?action=start")"
 t_check "the guest runs on (tools RUNNING)" t_wait 90 tools_running
 t_eq "the same boot (boot id)" "$bid" "$(tools | jq -r .boot_id)"
+t_workload_clean "the suspended guest's move and resume"
 up2=$(tools | jq -r .uptime_seconds)
 t_eq "its uptime went on ($up1 s -> $up2 s)" 1 "$(awk -v a="$up1" -v b="$up2" 'BEGIN {print (b >= a) ? 1 : 0}')"
 t_eq "the data disks' bytes are still identical" "$(echo "$sums_before" | cut -d' ' -f2-3)" \

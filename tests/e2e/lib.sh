@@ -128,6 +128,21 @@ t_lab_center() {
     export LAB_CENTER_URL=$T_CENTER_URL LAB_CENTER_PASSWORD=$T_PASSWORD LAB_CENTER_STATE=$T_STATE
 }
 
+# The guest's memory workload (vireo-memwrite writing MIB continuously and
+# verifying every page, docs/guest-agent.md), started by the customization
+# workload_mib: t_workload_vmx VMX MIB before the VM is registered. The
+# checks read the agent's report through the test's own `tools` function.
+t_workload_vmx() { echo "guestinfo.vireo.customization = \"{|22workload_mib|22:$2}\"" >>"$1"; }
+t_workload_passes() { tools | jq -r '.workload.passes // 0'; }
+t_workload_runs() { [ "$(tools | jq -r '.workload.running')" = true ] && [ "$(t_workload_passes)" -ge 1 ]; }
+# t_workload_clean WHEN — passes grow and no page was found wrong.
+t_workload_clean() {
+    local p1 p2 e
+    p1=$(t_workload_passes); sleep 3; p2=$(t_workload_passes); e=$(tools | jq -r '.workload.errors')
+    t_eq "the memory workload runs on after $1: passes grow ($p1 → $p2), errors 0" "1 0" \
+        "$(awk -v a="$p1" -v b="$p2" 'BEGIN {print (b > a) ? 1 : 0}') $e"
+}
+
 # t_center_cluster HOST_ADDR... — the centre (t_lab_center) with datacenter
 # dc1 and cluster cluster1 holding these hosts; sets DC, HF (its host
 # folder) and CL.

@@ -21,6 +21,7 @@ A=$(lab_host_addr "$T_NET" 1)
 export VIREO_URL="https://$A:$LAB_PORT"
 
 lab_copy_vm "$T_TEMPLATE" "$DS/local-a/sv-01" sv-01
+t_workload_vmx "$DS/local-a/sv-01/sv-01.vmx" 16
 t_check "the guest is registered on esx-a" vireo vm register --datastore local-a sv-01/sv-01.vmx --name sv-01
 hvm=$(api_body GET '/api/vcenter/vm?names=sv-01' | jq -r '.[0].vm')
 # Hard disk 2: thin, 32 MiB, 8 MiB of random bytes at 4 MiB; Hard disk 3:
@@ -58,6 +59,7 @@ guest_ip
 t_check "the guest answers pings" t_wait 20 ip netns exec "$T_PREFIX-net" ping -c1 -W1 "$ip"
 bid=$(tools | jq -r .boot_id)
 qpid=$(qemu_pids_of "$T_STATE/esx-a/")
+t_check "the guest's memory workload runs" t_wait 60 t_workload_runs
 
 # --- the dry run ----------------------------------------------------------------
 check() { capi POST "/api/vcenter/vm/$VM?action=relocate&check_only=true" "$1"; }
@@ -109,6 +111,7 @@ kill -INT "$pinger" 2>/dev/null; wait "$pinger" 2>/dev/null
 loss=$(grep -o '[0-9.]*% packet loss' "$T_STATE/ping.log")
 t_match "the guest answered pings throughout ($loss)" '^[0-9](\.[0-9]+)?% packet loss' "$loss"
 t_eq "the guest did not reboot (same boot id)" "$bid" "$(tools | jq -r .boot_id)"
+t_workload_clean "the per-disk move"
 t_eq "in the same QEMU" "$qpid" "$(qemu_pids_of "$T_STATE/esx-a/")"
 t_check "the data disk is on local-b" test -s "$DS/local-b/sv-01/$data_base-flat.vmdk"
 t_eq "its old files are gone from local-a" "" "$(ls "$DS/local-a/sv-01" | grep -F "$data_base")"
@@ -126,6 +129,7 @@ t_eq "no disk is left on local-a" "" "$(ls "$DS/local-a/sv-01" | grep '\.vmdk$')
 t_eq "the inventory lists the VM on local-b, not on local-a" "1 0" \
     "$(capi_body GET "/api/vcenter/vm?datastores=$LB" | jq length) $(capi_body GET "/api/vcenter/vm?datastores=$LA" | jq length)"
 t_eq "the guest did not reboot (same boot id)" "$bid" "$(tools | jq -r .boot_id)"
+t_workload_clean "the move of the other disks"
 t_check "the guest answers pings" ip netns exec "$T_PREFIX-net" ping -c1 -W2 "$ip"
 
 # --- the data, offline -----------------------------------------------------------------

@@ -23,6 +23,7 @@ B=$(lab_host_addr "$T_NET" 2)
 # The guest on local-a, with a second, thin disk: 32 MiB holding 8 MiB of
 # random bytes at 4 MiB (the guest does not mount it: its data stays known).
 lab_copy_vm "$T_TEMPLATE" "$DS/local-a/xv-01" xv-01
+t_workload_vmx "$DS/local-a/xv-01/xv-01.vmx" 16
 V="$DS/local-a/xv-01"
 truncate -s 32M "$V/xv-01_1-flat.vmdk"
 head -c 8M /dev/urandom | dd of="$V/xv-01_1-flat.vmdk" bs=1M seek=4 conv=notrunc status=none
@@ -79,6 +80,8 @@ r=$(relocate "{\"placement\":{\"host\":\"$HB\",\"datastore\":\"datastore-999\"}}
 t_eq "an unknown datastore: 404" 404 "${r%% *}"
 
 # --- the move, with a client pinging the guest -----------------------------------
+t_check "the guest's memory workload runs" t_wait 60 t_workload_runs
+t_workload_clean "boot"
 sleep 2
 bid=$(tools | jq -r .boot_id)
 up1=$(tools | jq -r .uptime_seconds)
@@ -101,6 +104,7 @@ t_eq "... on datastore local-b" "$LB" "$(vm_ds)"
 t_check "exactly one QEMU runs the guest, on esx-b" t_wait 15 one_qemu_on esx-b
 t_check "the guest agent reports from esx-b" t_wait 30 tools_running
 t_eq "the guest did not reboot (same boot id)" "$bid" "$(tools | jq -r .boot_id)"
+t_workload_clean "the move to esx-b/local-b"
 up2=$(tools | jq -r .uptime_seconds)
 t_eq "its uptime went on" 1 "$(awk -v a="$up1" -v b="$up2" 'BEGIN {print (b > a) ? 1 : 0}')"
 t_check "the guest answers pings after the move" t_wait 10 ip netns exec "$T_PREFIX-net" ping -c1 -W1 "$ip"

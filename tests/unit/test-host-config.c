@@ -106,6 +106,7 @@ test_defaults(void)
     g_assert_cmpstr(c->accelerator, ==, "auto");
     g_assert_cmpstr(c->vmotion_address, ==, "127.0.0.1");
     g_assert_true(c->vmotion_encryption);
+    g_assert_cmpuint(c->vmotion_link_mbps, ==, 10000);
     g_assert_null(c->cpu_model);
     g_assert_cmpint(c->memory_mib, ==, 0);
     g_assert_cmpstr(c->qemu_binary, ==, "/usr/bin/qemu-system-x86_64");
@@ -122,10 +123,12 @@ test_defaults(void)
 
     /* A host that cannot encrypt migrations says so. */
     static const char no_tls[] = "[host]\nname=a\nstate_dir=/s\nvmotion_encryption = false\n"
+                                 "vmotion_link_mbps = 1000\n"
                                  "[user root]\npassword_hash=$y$x\n";
     g_autoptr(HostConfig) c3 = host_config_parse(no_tls, strlen(no_tls), &error);
     g_assert_no_error(error);
     g_assert_false(c3->vmotion_encryption);
+    g_assert_cmpuint(c3->vmotion_link_mbps, ==, 1000);
 }
 
 static void
@@ -172,6 +175,7 @@ static const BadCase bad_cases[] = {
       { "[host] vmotion_address" } },
     { "vmotion_encryption not a boolean", HOST "vmotion_encryption = 1\n" USER,
       { "[host] vmotion_encryption", "true or false" } },
+    { "vmotion link speed zero", HOST "vmotion_link_mbps = 0\n" USER, { "[host] vmotion_link_mbps" } },
     { "cpu model with options", HOST "cpu_model = Nehalem,+vmx\n" USER, { "[host] cpu_model" } },
     { "memory negative", HOST "memory_mib = -1\n" USER, { "[host] memory_mib" } },
     { "relative qemu", HOST "qemu = qemu-system-x86_64\n" USER, { "[host] qemu", "absolute" } },
