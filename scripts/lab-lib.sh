@@ -143,6 +143,16 @@ lab_hostd_pid() {
         [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] && echo "$pid"
 }
 
+# lab_kill9 DIR — kill -9 of the daemon whose pid file is in DIR (a host's
+# or the centre's), returning once it is gone: a restart right after must
+# not find it still dying and take it for running.
+lab_kill9() {
+    local pid
+    pid=$(lab_hostd_pid "$1") || return 0
+    kill -9 "$pid" 2>/dev/null
+    while lab_hostd_pid "$1" >/dev/null; do sleep 0.05; done
+}
+
 # lab_hostd_start NS DIR CONFIG — starts vireo-hostd unless it runs.
 lab_hostd_start() {
     local ns=$1 dir=$2 cfg=$3 pid

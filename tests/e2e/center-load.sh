@@ -64,7 +64,7 @@ r=$(capi POST '/api/vcenter/vm?vmw-task=true' "$big")
 TASK=$(echo "${r#* }" | tr -d '"')
 t_eq "a slow create starts as a task" 202 "${r%% *}"
 sleep 0.3
-kill -9 "$(cat "$T_STATE/center/hostd.pid")"
+lab_kill9 "$T_STATE/center"
 lab_center_up "$T_NET" "$T_STATE" "$T_PASSWORD" >/dev/null
 t_center_new_sessions
 info=$(capi_body GET "/api/cis/tasks/$TASK")

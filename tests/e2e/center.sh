@@ -172,7 +172,7 @@ t_check "after a reconnect the centre reconciles (the unregistered VM leaves)" t
     [ "${r%% *}" = 201 ] && echo "${r#* }" | tr -d '"' >>"$T_STATE/acked"
 done) & writer=$!
 sleep 3
-kill -9 "$(cat "$T_STATE/center/hostd.pid")"
+lab_kill9 "$T_STATE/center"
 wait $writer 2>/dev/null
 n_acked=$(wc -l <"$T_STATE/acked")
 t_check "some writes were answered before the kill ($n_acked)" test "$n_acked" -gt 0

@@ -244,7 +244,7 @@ check_rolled_back() {
 slow
 T=$(cold_async)
 t_check "1: the copy starts" t_wait 30 copying "$T"
-kill -9 "$(lab_hostd_pid "$T_STATE/esx-b")"
+lab_kill9 "$T_STATE/esx-b"
 t_check "1: destination hostd killed mid-copy: the task FAILED" t_wait 30 task_ended "$T"
 echo "# 1: $(task_message "$T")"
 t_eq "1: ... FAILED at step copy, slow-01 stays on esx-a" "FAILED 1" \
@@ -255,7 +255,7 @@ check_rolled_back 1
 
 T=$(cold_async)
 t_check "2: the copy starts" t_wait 30 copying "$T"
-kill -9 "$(lab_hostd_pid "$T_STATE/esx-a")"
+lab_kill9 "$T_STATE/esx-a"
 sleep 1
 hostd_restart esx-a 1
 t_check "2: source hostd killed mid-copy and restarted: the task ends" t_wait 60 task_ended "$T"
@@ -265,7 +265,7 @@ check_rolled_back 2
 
 T=$(cold_async)
 t_check "3: the copy starts" t_wait 30 copying "$T"
-kill -9 "$(cat "$T_STATE/center/hostd.pid")"
+lab_kill9 "$T_STATE/center"
 sleep 1
 lab_center_up "$T_NET" "$T_STATE" "$T_PASSWORD" >/dev/null
 t_center_new_sessions

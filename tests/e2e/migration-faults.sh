@@ -110,7 +110,7 @@ HERE=esx-a
 slow "$HERE"
 T=$(relocate_async esx-b)
 t_check "1: the copy starts" t_wait 60 copying_bytes "$T"
-kill -9 "$(hostd_pid esx-b)"
+lab_kill9 "$T_STATE/esx-b"
 pkill -9 -f "qemu-system.*$T_STATE/esx-b/" || true
 t_check "1: the task ends" t_wait 60 task_ended "$T"
 t_eq "1: ... FAILED" FAILED "$(task_state "$T")"
@@ -129,7 +129,7 @@ T=$(relocate_async esx-b)
 kill -STOP "$(hostd_pid esx-b)"
 stepped() { capi_body GET "/api/cis/tasks/$T" | jq -r .progress.message | grep -q '^prepare'; }
 t_check "2: the migration is in prepare" t_wait 30 stepped
-kill -9 "$(hostd_pid esx-a)"
+lab_kill9 "$T_STATE/esx-a"
 hostd_restart esx-a 1
 kill -CONT "$(hostd_pid esx-b)"
 t_check "2: the task ends" t_wait 90 task_ended "$T"
@@ -140,7 +140,7 @@ check_settled 2 esx-a
 slow esx-a
 T=$(relocate_async esx-b)
 t_check "3: the copy starts" t_wait 60 copying_bytes "$T"
-kill -9 "$(hostd_pid esx-a)"
+lab_kill9 "$T_STATE/esx-a"
 sleep 2
 hostd_restart esx-a 1
 fast esx-a    # the copy (still driven by QEMU) completes, or was cancelled
@@ -160,7 +160,7 @@ kill -STOP "$(hostd_pid "$THERE")"     # finish cannot answer; the guest waits p
 fast "$HERE"
 finishing() { capi_body GET "/api/cis/tasks/$T" | jq -r .progress.message | grep -q '^finish'; }
 t_check "4: the copy completed, the destination is asked to finish" t_wait 120 finishing
-kill -9 "$(hostd_pid "$HERE")"
+lab_kill9 "$T_STATE/$HERE"
 hostd_restart "$HERE" "$(index_of "$HERE")"
 kill -CONT "$(hostd_pid "$THERE")"
 t_check "4: the task ends" t_wait 90 task_ended "$T"
@@ -174,7 +174,7 @@ THERE=$(other "$HERE")
 slow "$HERE"
 T=$(relocate_async "$THERE")
 t_check "5: the copy starts" t_wait 60 copying_bytes "$T"
-kill -9 "$(cat "$T_STATE/center/hostd.pid")"
+lab_kill9 "$T_STATE/center"
 sleep 1
 lab_center_up "$T_NET" "$T_STATE" "$T_PASSWORD" >/dev/null
 t_center_new_sessions

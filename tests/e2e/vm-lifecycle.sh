@@ -83,7 +83,7 @@ t_check "the .vmss is consumed after the resume" test ! -e "$DS/guest-01/guest-0
 
 # --- kill -9 of vireo-hostd: the VM keeps running and is re-attached ---------
 qpid=$(qemu_pids_of "$T_STATE/esx-a/state/run/$vmid/qemu.pid")
-kill -9 "$(cat "$T_STATE/esx-a/hostd.pid")"
+lab_kill9 "$T_STATE/esx-a"
 wait "$(cat "$T_STATE/esx-a/hostd.pid")" 2>/dev/null
 sleep 1
 t_check "after kill -9 of vireo-hostd the QEMU still runs" kill -0 "$qpid"
