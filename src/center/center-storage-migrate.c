@@ -122,6 +122,7 @@ typedef struct {
     char *host;
     char *host_vm;
     char *datastore;        /* placement.datastore's id, NULL: per-disk only */
+    char *datastore_name;   /* its name, as sent to the host */
     char *what;             /* "local-a", "Hard disk 2 to local-b": for messages */
     guint timer;
     guint poll_failures;
@@ -139,6 +140,7 @@ storage_move_free(StorageMove *s)
     g_free(s->host);
     g_free(s->host_vm);
     g_free(s->datastore);
+    g_free(s->datastore_name);
     g_free(s->what);
     g_free(s);
 }
@@ -157,12 +159,20 @@ storage_failed(StorageMove *s, const GError *error)
     storage_move_free(s);
 }
 
+/* status: the host's last relocate-status, NULL when it answered 204 (every
+ * disk and the home already on the datastore). The VM's `datastore` is its
+ * home's: it changes only when the host says the home is on the new one. */
 static void
-storage_succeeded(StorageMove *s)
+storage_succeeded(StorageMove *s, JsonObject *status)
 {
     const char *task = center_task_id(s->task);
     gint64 elapsed_ms = (g_get_monotonic_time() - s->started_us) / 1000;
-    if (s->datastore) {
+    const char *home = status ? json_object_get_string_member_with_default(status, "home_datastore", NULL)
+                              : s->datastore_name;
+    gboolean home_moved = status && json_object_get_boolean_member_with_default(status, "home_moved", FALSE);
+    const char *home_reason = status ? json_object_get_string_member_with_default(status, "home_reason", NULL)
+                                     : NULL;
+    if (s->datastore && g_strcmp0(home, s->datastore_name) == 0) {
         JsonObject *o = json_object_new();
         json_object_set_string_member(o, STORE_ATTR_VM_DATASTORE, s->datastore);
         g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
@@ -181,6 +191,11 @@ storage_succeeded(StorageMove *s)
     json_object_set_string_member(r, "host", s->host);
     json_object_set_int_member(r, "copied_bytes", s->copied);
     json_object_set_int_member(r, "elapsed_ms", elapsed_ms);
+    if (s->datastore) {
+        json_object_set_boolean_member(r, "home_moved", home_moved);
+        if (home_reason)
+            json_object_set_string_member(r, "home_reason", home_reason);
+    }
     JsonNode *result = json_node_new(JSON_NODE_OBJECT);
     json_node_take_object(result, r);
     center_task_succeed(s->task, 200, result);
@@ -234,7 +249,7 @@ on_status(HostLink *link, guint status, JsonNode *answer, const GError *error, g
     s->poll_failures = 0;
     show_progress(s, o);
     if (g_str_equal(state, "SUCCEEDED")) {
-        storage_succeeded(s);
+        storage_succeeded(s, o);
     } else if (g_str_equal(state, "FAILED")) {
         JsonObject *e = member_object(o, "error");
         const char *type = e ? json_object_get_string_member_with_default(e, "error_type", "ERROR") : "ERROR";
@@ -271,7 +286,7 @@ on_started(HostLink *link, guint status, JsonNode *answer, const GError *error, 
         return;
     }
     if (status != 202) {   /* 204: every disk was already there */
-        storage_succeeded(s);
+        storage_succeeded(s, NULL);
         return;
     }
     JsonObject *o = answer && JSON_NODE_HOLDS_OBJECT(answer) ? json_node_get_object(answer) : NULL;
@@ -356,6 +371,7 @@ center_storage_migration_start(Center *c, ApiRequest *request, const CenterStora
     s->host = g_strdup(req->host->id);
     s->host_vm = g_strdup(req->host_vm);
     s->datastore = req->datastore ? g_strdup(req->datastore->id) : NULL;
+    s->datastore_name = req->datastore ? g_strdup(req->datastore->name) : NULL;
     s->what = g_strdup(what->str);
     s->started_us = g_get_monotonic_time();
     center_task_progress(task, 2, "starting the copy on the host");

@@ -5,6 +5,7 @@
  *   prepare (new descriptor + flat) ─▶ blockdev-add ─▶ blockdev-mirror (every
  *   moving disk at once) ─▶ all READY ─▶ block-job-complete (pivot) ─▶ all
  *   concluded ─▶ .vmx fileName rewritten ─▶ old nodes closed, old files deleted
+ *   ─▶ placement.datastore: the home follows (vm-home-move.c)
  *
  * Any error (ENOSPC on the target, QEMU gone) or a cancel before the pivot
  * cancels every job, drops the new nodes and deletes the new files: the VM
@@ -15,6 +16,7 @@
 #include "json-util.h"
 #include "qmp-client.h"
 #include "vireo-error.h"
+#include "vm-home-move.h"
 #include "vm-launch.h"
 #include "vm-storage-progress.h"
 #include "vmdk.h"
@@ -71,6 +73,9 @@ struct Relocation {
     gint64 started_us;
     gint64 speed_limit;  /* bytes/s per disk copy, 0: none */
     gboolean async;      /* answered 202 at the start; the end is a status record */
+    const HostDatastoreConfig *home_ds; /* placement.datastore: the home follows */
+    gboolean home_moved;
+    char *home_reason;   /* why the home stayed, or NULL */
 };
 
 /* Vm* → Relocation*: at most one per VM (vm_begin_operation). */
@@ -114,6 +119,7 @@ relocation_free(Relocation *r)
     g_ptr_array_unref(r->moves);
     g_queue_clear_full(&r->pending, pending_free);
     g_clear_error(&r->error);
+    g_free(r->home_reason);
     g_free(r);
 }
 
@@ -185,6 +191,8 @@ finish(Relocation *r)
                r->error->message);
     else
         vm_log(r->vm, "relocate: %u disk(s) moved in %.1f s", r->moves->len, secs);
+    storage_progress_set_home(r->vm->id, r->vm->datastore, r->home_ds != NULL, r->home_moved,
+                              r->home_reason);
     storage_progress_end(r->vm->id, r->error, (gint64)(secs * 1000));
     if (r->request && r->error)
         api_request_reply_error(r->request, r->error);
@@ -323,6 +331,23 @@ fail(Relocation *r, const GError *error, const char *format, ...)
 
 /* ---- after the pivot: .vmx, old nodes and old files ----------------------- */
 
+/* placement.datastore: the home follows the disks (vm-home-move.c). A
+ * failure leaves it where it was, the disks moved: the error says both. */
+static void
+move_home(Relocation *r)
+{
+    if (!r->home_ds || r->error)
+        return;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *from = g_strdup(r->vm->datastore);
+    if (!vm_home_move(r->vm, r->home_ds, &r->home_reason, &error))
+        set_error(r, error, "the disks moved to %s but the VM's home stayed on %s", r->home_ds->name, from);
+    else if (r->home_reason)
+        vm_log(r->vm, "relocate: the home stays on %s: %s", r->vm->datastore, r->home_reason);
+    else
+        r->home_moved = TRUE;
+}
+
 static void
 old_files_delete(Relocation *r)
 {
@@ -332,6 +357,7 @@ old_files_delete(Relocation *r)
         if (!datastore_delete_disk(m->old_desc, &error))
             vm_log(r->vm, "relocate: could not delete %s: %s", m->old_desc, error->message);
     }
+    move_home(r);
     finish(r);
 }
 
@@ -753,6 +779,16 @@ relocation_plan(Host *host, Vm *vm, JsonObject *body, GError **error)
         if (m)
             g_ptr_array_add(r->moves, m);
     }
+    JsonObject *placement = NULL;
+    const char *name = NULL;
+    if (json_util_get_object(body, "placement", "spec", &placement, error) &&
+        (!placement || json_util_get_string(placement, "datastore", "spec.placement", &name, error)) &&
+        name && !(r->home_ds = host_lookup_datastore(host, name)))
+        g_set_error(error, VIREO_ERROR, VIREO_ERROR_NOT_FOUND, "datastore %s is not on this host", name);
+    if (error && *error) {
+        relocation_free(r);
+        return NULL;
+    }
     return r;
 }
 
@@ -806,6 +842,14 @@ relocate(ApiRequest *request, gpointer data)
         return;
     }
     Relocation *r = relocation_plan(host, vm, body, &error);
+    if (r && r->moves->len == 0 && r->home_ds && !g_str_equal(r->home_ds->name, vm->datastore)) {
+        /* Every disk is there already, the home is not: it alone moves. */
+        r->async = async;
+        relocation_started(r, request);
+        move_home(r);
+        finish(r);
+        return;
+    }
     if (r && r->moves->len == 0) {
         vm_end_operation(vm);
         relocation_free(r);

@@ -16,6 +16,9 @@ typedef struct {
     guint disks;
     gint64 elapsed_ms;
     GError *error;
+    char *home_datastore;
+    gboolean home_asked, home_moved;
+    char *home_reason;
 } StorageProgress;
 
 static const char *const state_names[] = {
@@ -33,6 +36,8 @@ record_free(gpointer p)
     StorageProgress *s = p;
     g_free(s->phase);
     g_clear_error(&s->error);
+    g_free(s->home_datastore);
+    g_free(s->home_reason);
     g_free(s);
 }
 
@@ -88,6 +93,19 @@ storage_progress_end(const char *vm, const GError *error, gint64 elapsed_ms)
         s->error = g_error_copy(error);
 }
 
+void
+storage_progress_set_home(const char *vm, const char *home_datastore, gboolean asked, gboolean moved,
+                          const char *reason)
+{
+    StorageProgress *s = record_of(vm);
+    g_free(s->home_datastore);
+    s->home_datastore = g_strdup(home_datastore);
+    s->home_asked = asked;
+    s->home_moved = moved;
+    g_free(s->home_reason);
+    s->home_reason = g_strdup(reason);
+}
+
 static JsonNode *
 progress_json(const StorageProgress *s)
 {
@@ -99,6 +117,12 @@ progress_json(const StorageProgress *s)
     json_object_set_int_member(o, "total_bytes", s->total);
     if (s->state != STORAGE_PROGRESS_RUNNING)
         json_object_set_int_member(o, "elapsed_ms", s->elapsed_ms);
+    if (s->home_datastore)
+        json_object_set_string_member(o, "home_datastore", s->home_datastore);
+    if (s->home_asked)
+        json_object_set_boolean_member(o, "home_moved", s->home_moved);
+    if (s->home_reason)
+        json_object_set_string_member(o, "home_reason", s->home_reason);
     if (s->error) {
         JsonObject *e = json_object_new();
         VireoErrorCode code = s->error->domain == VIREO_ERROR ? (VireoErrorCode)s->error->code : VIREO_ERROR_ERROR;

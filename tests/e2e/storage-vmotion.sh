@@ -4,7 +4,10 @@
 # gone, .vmx rewritten, data intact, boots again from ds2); a move to a
 # datastore that fills up (a 4 MiB tmpfs) fails with ENOSPC and leaves the VM
 # on its source disks with nothing left behind; the same without waiting
-# (vireo_async + relocate-status, as the centre drives it).
+# (vireo_async + relocate-status, as the centre drives it). With
+# placement.datastore the home (.vmx, vmware.log) follows the disks: refused
+# first by a stray .vmx in the new folder (the VM stays whole in its old
+# home, whose .vmx names the moved disks), then moved.
 . "$(dirname "$0")/lib.sh"
 t_require_root
 t_require_template
@@ -25,7 +28,7 @@ uptime_s() { api_body GET "/api/vcenter/vm/$vmid/tools" | jq -r '.uptime_seconds
 tools_running() { [ "$(api_body GET "/api/vcenter/vm/$vmid/tools" | jq -r .run_state)" = RUNNING ]; }
 power_state() { api_body GET "/api/vcenter/vm/$vmid/power" | jq -r .state; }
 qemu_pid() { qemu_pids_of "$T_STATE/esx-a/state/run/$vmid/qemu.pid"; }
-vmx_file_names() { grep -E '^scsi0:[0-9]+\.fileName' "$DS1/guest-01/guest-01.vmx" | sort; }
+vmx_file_names() { grep -E '^scsi0:[0-9]+\.fileName' "${1:-$DS1}/guest-01/guest-01.vmx" | sort; }
 open_flats() { ls -l "/proc/$(qemu_pid)/fd" 2>/dev/null | grep -o '/[^ ]*-flat.vmdk' | sort | tr '\n' ' '; }
 flats_in() { printf '%s\n' "$1/guest-01/guest-01-flat.vmdk" "$1/guest-01/$data_base-flat.vmdk" "$1/guest-01/$thick_base-flat.vmdk" | sort | tr '\n' ' '; }
 
@@ -119,15 +122,39 @@ t_eq "its old files are gone from ds1" "" "$(ls "$DS1/guest-01" | grep -F "$data
 t_eq "the guest runs in the same QEMU" "POWERED_ON $qpid" "$(power_state) $(qemu_pid)"
 
 # --- all disks to ds2 while the guest runs and is pinged -------------------
+# A .vmx that is not the VM's in ds2's folder: the disks move, the home cannot.
+echo 'stray = "not this VM"' >"$DS2/guest-01/guest-01.vmx"
 up1=$(uptime_s)
 ip netns exec "$T_PREFIX-net" ping -i 0.2 -w 12 -W1 "$ip" >"$T_STATE/ping.log" 2>&1 &
 pinger=$!
 sleep 2
 t0=$(date +%s.%N)
-status=$(api_status POST "/api/vcenter/vm/$vmid?action=relocate" '{"placement":{"datastore":"ds2"}}')
+r=$(api POST "/api/vcenter/vm/$vmid?action=relocate" '{"placement":{"datastore":"ds2"}}')
 t1=$(date +%s.%N)
 wait $pinger
-t_eq "relocate to ds2 answers 204" 204 "$status"
+t_eq "relocate to ds2 with a stray .vmx there: 400 ALREADY_EXISTS" "400 ALREADY_EXISTS" \
+    "${r%% *} $(echo "${r#* }" | jq -r .error_type)"
+t_match "... the disks moved, the home stayed on ds1" "disks moved to ds2 but the VM's home stayed on ds1" "${r#* }"
+t_eq "relocate-status: FAILED, home_moved false, home on ds1" "FAILED false ds1" \
+    "$(status_of | jq -r '"\(.state) \(.home_moved) \(.home_datastore)"')"
+t_eq "the stray .vmx is untouched" 'stray = "not this VM"' "$(cat "$DS2/guest-01/guest-01.vmx")"
+t_eq "nothing of the home was left on ds2" "" "$(ls "$DS2/guest-01" | grep -v '\.vmdk$' | grep -vx guest-01.vmx)"
+t_eq "the VM's old .vmx (ds1) names the ds2 disks" \
+    "scsi0:0.fileName = \"/vmfs/volumes/ds2/guest-01/guest-01.vmdk\" scsi0:1.fileName = \"/vmfs/volumes/ds2/guest-01/$data_base.vmdk\" scsi0:2.fileName = \"/vmfs/volumes/ds2/guest-01/$thick_base.vmdk\"" \
+    "$(vmx_file_names "$DS1" | tr '\n' ' ' | sed 's/ $//')"
+t_eq "GET of the VM still works, from ds1" "200" "$(api_status GET "/api/vcenter/vm/$vmid")"
+rm "$DS2/guest-01/guest-01.vmx"
+status=$(api_status POST "/api/vcenter/vm/$vmid?action=relocate" '{"placement":{"datastore":"ds2"}}')
+t_eq "relocate to ds2 again (only the home left to move) answers 204" 204 "$status"
+t_eq "relocate-status: SUCCEEDED, home_moved true, home on ds2" "SUCCEEDED true ds2" \
+    "$(status_of | jq -r '"\(.state) \(.home_moved) \(.home_datastore)"')"
+t_check "the .vmx is in ds2's folder" test -s "$DS2/guest-01/guest-01.vmx"
+t_check "vmware.log followed, and tells the move" grep -q "home moved from $DS1/guest-01/guest-01.vmx" "$DS2/guest-01/vmware.log"
+t_check "the old folder is gone from ds1" test ! -e "$DS1/guest-01"
+t_eq "inventory.ini keeps the id $vmid, now on ds2" "$vmid=$DS2/guest-01/guest-01.vmx" \
+    "$(grep "^$vmid=" "$T_STATE/esx-a/state/inventory.ini")"
+t_eq "the host's GET of the VM works (same id, same name)" "200 guest-01" \
+    "$(api_status GET "/api/vcenter/vm/$vmid") $(api_body GET "/api/vcenter/vm/$vmid" | jq -r .name)"
 echo "# relocate of 104 MiB of disks ($(du -sh "$DS2/guest-01" | cut -f1) used) took $(echo "$t1 - $t0" | bc) s"
 loss=$(grep -o '[0-9.]*% packet loss' "$T_STATE/ping.log")
 echo "# pings during the move: $(grep -o '[0-9]* received' "$T_STATE/ping.log"), $loss"
@@ -141,10 +168,10 @@ t_check "its tools still report (uptime $up1 s → $(uptime_s) s)" \
 t_check "the system disk's flat file is on ds2" test -s "$DS2/guest-01/guest-01-flat.vmdk"
 t_check "the data disk's flat file is on ds2" test -s "$DS2/guest-01/$data_base-flat.vmdk"
 t_eq "the old disk files are gone from ds1" "" \
-    "$(ls "$DS1/guest-01" | grep '\.vmdk$')"
+    "$(ls "$DS1/guest-01" 2>/dev/null | grep '\.vmdk$')"
 t_eq "the .vmx names the ds2 files" \
     "scsi0:0.fileName = \"/vmfs/volumes/ds2/guest-01/guest-01.vmdk\" scsi0:1.fileName = \"/vmfs/volumes/ds2/guest-01/$data_base.vmdk\" scsi0:2.fileName = \"/vmfs/volumes/ds2/guest-01/$thick_base.vmdk\"" \
-    "$(vmx_file_names | tr '\n' ' ' | sed 's/ $//')"
+    "$(vmx_file_names "$DS2" | tr '\n' ' ' | sed 's/ $//')"
 t_eq "QEMU has only the ds2 files open (the ds1 ones are closed)" "$(flats_in "$DS2")" "$(open_flats)"
 t_check "vireo vm info still works" vireo vm info guest-01
 t_eq "a second relocate to where the disks are is a no-op 204" 204 \

@@ -6,7 +6,9 @@
 # data disk alone moves to local-b (per-disk "disks"), throttled so the task
 # shows its progress ("N% of M MiB"), while a client pings the guest; same
 # boot, the data intact (qemu-img compare), the old files gone; then the
-# other disks follow with placement.datastore (vireo vm migrate --datastore).
+# other disks follow with placement.datastore (vireo vm migrate --datastore),
+# and the VM's home (.vmx, vmware.log) with them: the centre's `datastore`
+# names local-b, also after a reconcile.
 . "$(dirname "$0")/lib.sh"
 t_require_root
 t_require_template
@@ -125,9 +127,23 @@ t_match "a VmMigratedEvent names the disk and the datastore" "storage moved to H
 out=$(vireo vm migrate sv-01 --datastore local-b 2>&1); rc=$?
 t_eq "vireo vm migrate sv-01 --datastore local-b succeeds" 0 "$rc"
 t_match "... printing what was copied" "Moved the disks of sv-01 to local-b: [^\n]* copied in" "$out"
-t_eq "no disk is left on local-a" "" "$(ls "$DS/local-a/sv-01" | grep '\.vmdk$')"
+t_eq "no disk is left on local-a" "" "$(ls "$DS/local-a/sv-01" 2>/dev/null | grep '\.vmdk$')"
 t_eq "the inventory lists the VM on local-b, not on local-a" "1 0" \
     "$(capi_body GET "/api/vcenter/vm?datastores=$LB" | jq length) $(capi_body GET "/api/vcenter/vm?datastores=$LA" | jq length)"
+t_eq "the task's result says the home moved" "true" \
+    "$(capi_body "GET" "/api/cis/tasks?targets=$VM" | jq -r '[.[] | select(.operation == "vm.relocate.storage")] | max_by(.start_time) | .result.home_moved')"
+t_check "the .vmx is in local-b's folder" test -s "$DS/local-b/sv-01/sv-01.vmx"
+t_check "the old folder is gone from local-a" test ! -e "$DS/local-a/sv-01"
+t_eq "the host's GET of the VM works under the same id" 200 \
+    "$(VIREO_URL="https://$A:$LAB_PORT" api_status GET "/api/vcenter/vm/$hvm")"
+HA=$(capi_body GET '/api/vcenter/host?names=esx-a' | jq -r '.[0].host')
+capi_status POST "/api/vcenter/host/$HA?action=disconnect" >/dev/null
+capi_status POST "/api/vcenter/host/$HA?action=reconnect" >/dev/null
+connected() { [ "$(capi_body GET "/api/vcenter/host/$HA" | jq -r .connection_state)" = CONNECTED ]; }
+t_check "esx-a reconnects (the centre reconciles it)" t_wait 20 connected
+sleep 1
+t_eq "after the reconcile the VM (same id) is still on local-b" "$VM 0" \
+    "$(capi_body GET "/api/vcenter/vm?datastores=$LB" | jq -r '.[0].vm') $(capi_body GET "/api/vcenter/vm?datastores=$LA" | jq length)"
 t_eq "the guest did not reboot (same boot id)" "$bid" "$(tools | jq -r .boot_id)"
 t_workload_clean "the move of the other disks"
 t_check "the guest answers pings" ip netns exec "$T_PREFIX-net" ping -c1 -W2 "$ip"
