@@ -28,6 +28,7 @@
  * runs in clear.
  */
 #include "center-migrate.h"
+#include "center-storage-migrate.h"
 #include "center-migrate-nbd.h"
 #include "center-cold-migrate.h"
 
@@ -893,6 +894,10 @@ center_migration_cancel(Center *c, const char *task, GError **error)
             return TRUE;
         }
     }
+    if (!m && center_storage_migration_cancel(c, task, error))
+        return TRUE;
+    if (!m && error && *error)
+        return FALSE;
     if (!m)
         return center_cold_migration_cancel(c, task, error);
     if (m->reported) {

@@ -128,7 +128,11 @@ typedef struct {
     guint poll_failures;
     gint64 started_us;
     gint64 copied;
+    gboolean cancel_requested;
 } StorageMove;
+
+/* Task id -> StorageMove* running (borrowed), for the user's cancel. */
+static GHashTable *moves;
 
 static void
 storage_move_free(StorageMove *s)
@@ -150,8 +154,10 @@ storage_failed(StorageMove *s, const GError *error)
 {
     const char *task = center_task_id(s->task);
     g_autoptr(GError) e = g_error_new(VIREO_ERROR, error->domain == VIREO_ERROR ? error->code : VIREO_ERROR_ERROR,
-                                      "Storage vMotion of %s (%s) failed: %s", s->vm_name, s->what,
-                                      error->message);
+                                      "Storage vMotion of %s (%s) failed: %s%s", s->vm_name, s->what,
+                                      s->cancel_requested ? "cancelled by the user; " : "", error->message);
+    if (moves)
+        g_hash_table_remove(moves, task);
     center_event(s->c, s->user, s->vm, "VmFailedMigrateEvent", TRUE, task, "storage move to %s failed: %s",
                  s->what, error->message);
     center_task_fail(s->task, e);
@@ -198,6 +204,8 @@ storage_succeeded(StorageMove *s, JsonObject *status)
     }
     JsonNode *result = json_node_new(JSON_NODE_OBJECT);
     json_node_take_object(result, r);
+    if (moves)
+        g_hash_table_remove(moves, task);
     center_task_succeed(s->task, 200, result);
     center_vm_unlock(s->c, s->vm);
     storage_move_free(s);
@@ -374,10 +382,40 @@ center_storage_migration_start(Center *c, ApiRequest *request, const CenterStora
     s->datastore_name = req->datastore ? g_strdup(req->datastore->name) : NULL;
     s->what = g_strdup(what->str);
     s->started_us = g_get_monotonic_time();
+    if (!moves)
+        moves = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_hash_table_replace(moves, g_strdup(center_task_id(task)), s);
     center_task_progress(task, 2, "starting the copy on the host");
     g_autofree char *seg = g_uri_escape_string(req->host_vm, NULL, TRUE);
     g_autofree char *path = g_strdup_printf("/api/vcenter/vm/%s?action=relocate", seg);
     JsonNode *node = json_node_new(JSON_NODE_OBJECT);
     json_node_set_object(node, body);
     host_link_request(center_host_link(c, req->host->id, NULL), "POST", path, node, on_started, s);
+}
+
+/* ---- cancel by the user ---------------------------------------------------------- */
+
+static void
+on_cancel_relocate(HostLink *link, guint status, JsonNode *answer, const GError *error, gpointer data)
+{
+    g_autofree char *task = data;
+    /* Refused (the switch to the new disks began): the task ends as the
+     * host's copy does. */
+    if (error)
+        g_message("storage move %s: the host did not cancel: %s", task, error->message);
+}
+
+gboolean
+center_storage_migration_cancel(Center *c, const char *task, GError **error)
+{
+    StorageMove *s = moves ? g_hash_table_lookup(moves, task) : NULL;
+    HostLink *link = s ? center_host_link(c, s->host, error) : NULL;
+    if (!s || !link)
+        return FALSE;
+    s->cancel_requested = TRUE;
+    center_task_progress(s->task, 5, "cancelling (requested by the user)");
+    g_autofree char *seg = g_uri_escape_string(s->host_vm, NULL, TRUE);
+    g_autofree char *path = g_strdup_printf("/api/vcenter/vm/%s?action=cancel-relocate", seg);
+    host_link_request(link, "POST", path, NULL, on_cancel_relocate, g_strdup(task));
+    return TRUE;
 }

@@ -40,4 +40,10 @@ void center_storage_check_space(Center *center, JsonObject *vm_info, const Migra
  * the lock over and releases it when it ends. */
 void center_storage_migration_start(Center *center, ApiRequest *request, const CenterStorageRequest *req);
 
+/* The user's cancel of a running Storage vMotion task: asks its host to
+ * cancel the relocation (the guest keeps its disks where they were; the task
+ * FAILS "cancelled by the user"). FALSE without an error when task is not a
+ * Storage vMotion; FALSE with one when it is, but cannot be cancelled. */
+gboolean center_storage_migration_cancel(Center *center, const char *task, GError **error);
+
 G_END_DECLS

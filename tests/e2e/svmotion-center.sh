@@ -88,6 +88,22 @@ r=$(capi POST "/api/vcenter/vm/$VM?action=relocate" "{\"placement\":{\"datastore
 t_eq "placement.datastore not mounted, for real: 400 INVALID_ARGUMENT" "400 INVALID_ARGUMENT" "${r%% *} $(echo "${r#* }" | jq -r .error_type)"
 t_eq "nothing was created on small or other" "" "$(ls -A "$DS/small" "$DS/other" | grep -v -e '^\.vireo-datastore$' -e '^$' -e ':$')"
 
+# --- a cancel by the user mid-copy: the disk stays, nothing left on local-b ------------
+r=$(capi POST "/api/vcenter/vm/$VM?action=relocate&vmw-task=true" \
+    '{"disks":{"2001":{"datastore":"'"$LB"'"}},"speed_limit_MiB_per_second":1}')
+CT=$(echo "${r#* }" | tr -d '"')
+copying() { capi_body GET "/api/cis/tasks/$CT" | jq -r '.progress.message // ""' | grep -q '^copying'; }
+t_check "a throttled move starts copying" t_wait 30 copying
+t_eq "the user cancels it: 204" 204 "$(capi_status POST "/api/cis/tasks/$CT?action=cancel")"
+ended() { case $(capi_body GET "/api/cis/tasks/$CT" | jq -r .status) in SUCCEEDED|FAILED) return 0;; esac; return 1; }
+t_check "the task ends" t_wait 30 ended
+t=$(capi_body GET "/api/cis/tasks/$CT")
+t_eq "... FAILED" FAILED "$(echo "$t" | jq -r .status)"
+t_match "... cancelled by the user" "cancelled by the user" "$(echo "$t" | jq -r '.error.messages[0].default_message')"
+t_check "the data disk is still on local-a" test -s "$DS/local-a/sv-01/$data_base-flat.vmdk"
+t_eq "nothing was left on local-b" "" "$(ls -A "$DS/local-b" | grep -v '^\.vireo-datastore$')"
+t_eq "the guest runs on, same boot" "$bid" "$(tools | jq -r .boot_id)"
+
 # --- one disk to local-b, throttled, while the guest is pinged ---------------------
 ip netns exec "$T_PREFIX-net" ping -i 0.2 -W 1 "$ip" >"$T_STATE/ping.log" 2>&1 &
 pinger=$!
