@@ -1,16 +1,17 @@
 /* vm-migrate.c — this host's side of a live migration (docs/migration.md):
- * the source's begin / perform / confirm and the destination's prepare /
- * finish, plus cancel on either, as internal API endpoints the centre
- * drives.
+ * the source's begin / perform and the destination's prepare / finish, as
+ * internal API endpoints the centre drives (confirm and cancel:
+ * vm-migrate-end.c).
  *
  *   source:      begin ──▶ perform ──▶ confirm          (cancel: resume)
  *   destination:      prepare ──▶ finish                 (cancel: kill, unregister)
  *
  * A source whose copy completed stays paused (QEMU's postmigrate) until the
  * centre confirms or cancels; it never resumes by itself, so at most one
- * copy of the guest runs. The destination QEMU resumes the guest the moment
- * the last pages land (it is started without -S), so the hand-over adds no
- * round trip to the pause the guest sees.
+ * copy of the guest runs. The destination QEMU is started with -S and its
+ * hostd resumes the guest the moment the last pages land, on QEMU's event
+ * (vm-migrate-journal.c), so the hand-over adds no round trip to the centre
+ * to the pause the guest sees. Confirm and cancel: vm-migrate-end.c.
  *
  * Encrypted vMotion: the centre hands both sides the same one-time
  * pre-shared key ("psk" in prepare and perform). Each side writes it where
@@ -25,17 +26,13 @@
 #include "qmp-client.h"
 #include "vireo-error.h"
 #include "vm-launch.h"
-#include "vm-migrate-converge.h"
 #include "mig-files.h"
+#include "vm-migrate-converge.h"
 #include "vm-migrate-journal.h"
 #include "vm-migrate-nbd.h"
+#include "vm-migrate-private.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
-#include <signal.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MIG_TLS_ID "vireo-mig-tls"
 /* A copy whose sent bytes do not move for this long is cancelled. */
@@ -56,6 +53,7 @@ typedef struct {
     MigrationPolicy policy;  /* the body's "policy" over Vireo's defaults */
     gboolean postcopy_ready; /* destination: QEMU took postcopy-ram */
     VmConvergeWatch *watch;  /* source: the copy's convergence watcher */
+    guint stall_s;           /* source: no progress for this long cancels the copy */
 } MigOp;
 
 static void
@@ -109,10 +107,8 @@ mig_fail(MigOp *op, const char *what, const GError *error)
 {
     g_autoptr(GError) e = g_error_new(VIREO_ERROR, vireo_error_code_of(error), "%s: %s", what,
                                       error->message);
-    if (op->vm) {
+    if (op->vm)
         vm_log(op->vm, "migration: %s", e->message);
-        vm_migration_watchdog_stop(op->vm);
-    }
     psk_remove(op->vm);
     api_request_reply_error(op->request, e);
     mig_op_free(op);
@@ -183,8 +179,8 @@ tls_then(MigOp *op, gboolean server, void (*next)(gpointer op))
     qmp_client_execute_async(qmp, "object-add", node, -1, NULL, on_tls_added, op);
 }
 
-static Vm *
-migration_vm(Host *host, ApiRequest *request, JsonObject **body)
+Vm *
+vm_migration_lookup(Host *host, ApiRequest *request, JsonObject **body)
 {
     g_autoptr(GError) error = NULL;
     JsonObject *o = api_body_object(request, TRUE);
@@ -196,59 +192,12 @@ migration_vm(Host *host, ApiRequest *request, JsonObject **body)
         return NULL;
     }
     *body = o;
-    GHashTableIter it;
-    gpointer value;
-    g_hash_table_iter_init(&it, host->vms);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        Vm *vm = value;
-        if (g_strcmp0(vm->migration, mid) == 0)
-            return vm;
+    Vm *vm = vm_migration_find(host, mid);
+    if (!vm) {
+        g_set_error(&error, VIREO_ERROR, VIREO_ERROR_NOT_FOUND, "no migration %s on this host", mid);
+        api_request_reply_error(request, error);
     }
-    g_set_error(&error, VIREO_ERROR, VIREO_ERROR_NOT_FOUND, "no migration %s on this host", mid);
-    api_request_reply_error(request, error);
-    return NULL;
-}
-
-static JsonNode *
-vm_ref_json(const char *id)
-{
-    JsonObject *o = json_object_new();
-    json_object_set_string_member(o, "vm", id);
-    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
-    json_node_take_object(node, o);
-    return node;
-}
-
-/* A finish or cancel for a migration no VM here is in any more, answered
- * from the journal so that the centre may ask again after a restart or a
- * lost answer: finish of one that finished → 204; cancel of one whose guest
- * was resumed here → 409; cancel of one unknown here → 204 (nothing to
- * undo). TRUE when it answered. */
-static gboolean
-settled(Host *host, ApiRequest *request, gboolean cancel)
-{
-    JsonObject *o = api_body_object(request, TRUE);
-    const char *mid = o ? json_object_get_string_member_with_default(o, "migration", NULL) : NULL;
-    if (!mid || !o)
-        return o == NULL;
-    GHashTableIter it;
-    gpointer value;
-    g_hash_table_iter_init(&it, host->vms);
-    while (g_hash_table_iter_next(&it, NULL, &value))
-        if (g_strcmp0(((Vm *)value)->migration, mid) == 0)
-            return FALSE;
-    g_autofree char *vm_id = NULL;
-    g_autofree char *step = vm_migration_journal_step(host, mid, &vm_id);
-    gboolean here = g_strcmp0(step, "finished") == 0 || g_strcmp0(step, "resumed") == 0;
-    if (cancel && here)
-        api_request_reply_error(request, g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
-                                                     "migration %s completed: the VM runs on this host as %s",
-                                                     mid, vm_id ? vm_id : "?"));
-    else if (here)
-        api_request_reply_json(request, 200, vm_ref_json(vm_id ? vm_id : ""));
-    else if (cancel)
-        api_request_reply_empty(request, 204);
-    return cancel || here;
+    return vm;
 }
 
 /* ---- begin (source) ------------------------------------------------------ */
@@ -534,7 +483,6 @@ reply_stats(MigOp *op, JsonObject *info)
         vm_converge_watch_report(op->watch, r);
     vm_migrate_nbd_add_stats(op->vm, r);
     psk_remove(op->vm);
-    vm_migration_watchdog_stop(op->vm);
     vm_log(op->vm, "migration %s: copy complete (total %" G_GINT64_FORMAT " ms, downtime %" G_GINT64_FORMAT " ms)",
            op->vm->migration, json_object_get_int_member(r, "total_time_ms"),
            json_object_get_int_member(r, "downtime_ms"));
@@ -584,7 +532,7 @@ on_migrate(GObject *source, GAsyncResult *res, gpointer data)
         mig_fail(op, "QEMU refused to start the copy", error);
         return;
     }
-    op->watch = vm_converge_watch_new(op->vm, &op->policy);
+    op->watch = vm_converge_watch_new(op->vm, &op->policy, op->stall_s);
     vm_migration_wait_watched(op->vm, 50, on_copy_progress, on_copy_done, op);
 }
 
@@ -636,7 +584,7 @@ static void
 mig_perform(ApiRequest *request, gpointer data)
 {
     JsonObject *o = NULL;
-    Vm *vm = migration_vm(data, request, &o);
+    Vm *vm = vm_migration_lookup(data, request, &o);
     if (!vm)
         return;
     const char *uri = NULL;
@@ -661,10 +609,10 @@ mig_perform(ApiRequest *request, gpointer data)
         api_request_reply_error(request, error);
         return;
     }
-    vm_migration_watchdog_start(vm, (guint)CLAMP(stall_s, 2, 3600));
     MigOp *op = g_new0(MigOp, 1);
     op->host = data;
     op->vm = vm;
+    op->stall_s = (guint)CLAMP(stall_s, 2, 3600);
     op->request = api_request_ref(request);
     op->psk_identity = g_steal_pointer(&identity);
     op->listen = g_strdup(uri);
@@ -705,7 +653,7 @@ on_announced(GObject *source, GAsyncResult *res, gpointer data)
     vm->migration_resumed = FALSE;
     g_clear_pointer(&vm->migration, g_free);
     vm_end_operation(vm);
-    api_request_reply_json(op->request, 200, vm_ref_json(vm->id));
+    api_request_reply_json(op->request, 200, vm_migration_ref_json(vm->id));
     mig_op_free(op);
 }
 
@@ -758,9 +706,9 @@ static void
 mig_finish(ApiRequest *request, gpointer data)
 {
     JsonObject *o = NULL;
-    if (settled(data, request, FALSE))
+    if (vm_migration_settled(data, request, FALSE))
         return;
-    Vm *vm = migration_vm(data, request, &o);
+    Vm *vm = vm_migration_lookup(data, request, &o);
     if (!vm)
         return;
     if (vm->migration_source || !vm->qmp) {
@@ -776,221 +724,6 @@ mig_finish(ApiRequest *request, gpointer data)
     query_dest_status(op);
 }
 
-/* ---- confirm (source) and cancel (either) --------------------------------- */
-
-static void
-on_source_gone(Vm *vm, const GError *error, gpointer data)
-{
-    ApiRequest *request = data;
-    Host *host = vm->host;
-    g_autofree char *mid = g_strdup(vm->migration);
-    g_autoptr(GError) local = NULL;
-    /* The files are the destination's now: forget the VM, keep them;
-     * unless they were copied to the destination's datastore: delete them. */
-    gboolean copied = vm_migrate_nbd_confirm(vm);
-    if (!(copied ? vm_manager_destroy(host, vm, &local) : vm_manager_unregister(host, vm, &local)))
-        g_warning("migration %s: %s", mid, local->message);
-    vm_migration_journal_remove(host, mid);
-    api_request_reply_empty(request, 204);
-    api_request_unref(request);
-}
-
-static void
-mig_confirm(ApiRequest *request, gpointer data)
-{
-    JsonObject *o = NULL;
-    Vm *vm = migration_vm(data, request, &o);
-    if (!vm)
-        return;
-    if (!vm->migration_source) {
-        api_request_reply_error(request, g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
-                                                     "this host is not the source of migration %s", vm->migration));
-        return;
-    }
-    vm_log(vm, "migration %s: confirmed; stopping the source copy", vm->migration);
-    g_autoptr(GError) error = NULL;
-    if (!vm_migration_journal_write(vm, "confirm", &error))
-        g_warning("%s: %s", vm->id, error->message);
-    psk_remove(vm);
-    vm_end_operation(vm);
-    vm_power_stop(vm, on_source_gone, api_request_ref(request));
-}
-
-/* The source's `cont` after a cancel, retried while the destination QEMU
- * (killed, but not yet gone) still holds the disk lock. The VM is looked up
- * again each time: it may have been unregistered meanwhile. */
-typedef struct {
-    Host *host;
-    char *vm;
-    guint tries;
-} Resume;
-
-#define RESUME_TRIES 50
-#define RESUME_WAIT_MS 100
-
-static gboolean resume_source(gpointer data);
-
-static Resume *
-resume_new(Host *host, Vm *vm)
-{
-    Resume *rs = g_new0(Resume, 1);
-    rs->host = host;
-    rs->vm = g_strdup(vm->id);
-    return rs;
-}
-
-static void
-on_resumed(GObject *source, GAsyncResult *res, gpointer data)
-{
-    Resume *rs = data;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, &error);
-    Vm *vm = vm_manager_lookup(rs->host, rs->vm, NULL);
-    if (!r && vm && ++rs->tries < RESUME_TRIES) {
-        g_timeout_add(RESUME_WAIT_MS, resume_source, rs);
-        return;
-    }
-    if (!r && vm)
-        vm_log(vm, "migration cancelled, but the source could not resume: %s", error->message);
-    g_free(rs->vm);
-    g_free(rs);
-}
-
-static gboolean
-resume_source(gpointer data)
-{
-    Resume *rs = data;
-    Vm *vm = vm_manager_lookup(rs->host, rs->vm, NULL);
-    if (vm && vm->qmp) {
-        qmp_client_execute_async(vm->qmp, "cont", NULL, -1, NULL, on_resumed, rs);
-    } else {
-        g_free(rs->vm);
-        g_free(rs);
-    }
-    return G_SOURCE_REMOVE;
-}
-
-static void
-on_cancelled(GObject *source, GAsyncResult *res, gpointer data)
-{
-    Resume *rs = data;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, &error);
-    /* A copy that completed left the guest paused; the centre cancels the
-     * destination first, and QEMU's disk lock refuses `cont` while another
-     * QEMU holds the disk. */
-    resume_source(rs);
-}
-
-/* The source lets go of the migration and resumes the guest (if its QEMU
- * is still there). */
-static void
-source_release(Host *host, Vm *vm)
-{
-    vm_log(vm, "migration %s: cancelled on the source", vm->migration);
-    vm_migrate_nbd_cancel(vm);
-    vm_migration_journal_remove(host, vm->migration);
-    vm_migration_watchdog_stop(vm);
-    g_clear_pointer(&vm->migration, g_free);
-    vm_end_operation(vm);
-    psk_remove(vm);
-    if (vm->qmp)
-        qmp_client_execute_async(vm->qmp, "migrate_cancel", NULL, -1, NULL, on_cancelled, resume_new(host, vm));
-}
-
-typedef struct {
-    ApiRequest *request;
-    Host *host;
-    char *vm;
-    char *migration;
-    gboolean destination_clean;
-} SourceCancel;
-
-/* A copy that completed left the guest paused here and complete there: it
- * is resumed here only when the centre says the destination's copy is gone
- * (its cancel answered), never on a guess. */
-static void
-on_source_copy_state(GObject *source, GAsyncResult *res, gpointer data)
-{
-    SourceCancel *sc = data;
-    g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, NULL);
-    const char *copy = r ? json_object_get_string_member_with_default(json_node_get_object(r), "status", "") : "";
-    Vm *vm = vm_manager_lookup(sc->host, sc->vm, NULL);
-    if (vm && g_strcmp0(vm->migration, sc->migration) != 0)
-        vm = NULL;
-    if (vm && g_str_equal(copy, "completed") && !sc->destination_clean) {
-        api_request_reply_error(sc->request,
-            g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
-                        "the copy of migration %s completed: the guest stays paused here until the "
-                        "destination's copy is known to be gone (cancel it there first)", sc->migration));
-    } else {
-        if (vm)
-            source_release(sc->host, vm);
-        api_request_reply_empty(sc->request, 204);
-    }
-    api_request_unref(sc->request);
-    g_free(sc->vm);
-    g_free(sc->migration);
-    g_free(sc);
-}
-
-static void
-destination_cancel(ApiRequest *request, Host *host, Vm *vm)
-{
-    if (vm->migration_resumed) {
-        api_request_reply_error(request, g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_ALLOWED_IN_CURRENT_STATE,
-                                                     "migration %s completed: the guest runs on this host as %s",
-                                                     vm->migration, vm->id));
-        return;
-    }
-    vm_log(vm, "migration %s: cancelled on the destination", vm->migration);
-    vm_migrate_nbd_cancel(vm);
-    vm_migration_journal_remove(host, vm->migration);
-    g_clear_pointer(&vm->migration, g_free);
-    vm_end_operation(vm);
-    psk_remove(vm);
-    vm->stop_requested = TRUE;
-    if (vm->process)
-        qemu_process_kill(vm->process, SIGKILL);
-    /* Unregistered once its QEMU is gone (vm_manager_unregister refuses a
-     * running VM); the exit watch turns it off first. */
-    vm->unregister_when_off = TRUE;
-    if (!vm->process)
-        vm_manager_unregister(host, vm, NULL);
-    api_request_reply_empty(request, 204);
-}
-
-/* cancel {"migration", "destination_clean"?}: the destination kills its
- * incoming copy unless the guest already runs there (409); the source
- * cancels its copy and resumes the guest (see on_source_copy_state). */
-static void
-mig_cancel(ApiRequest *request, gpointer data)
-{
-    Host *host = data;
-    JsonObject *o = NULL;
-    if (settled(host, request, TRUE))
-        return;
-    Vm *vm = migration_vm(host, request, &o);
-    if (!vm)
-        return;
-    if (!vm->migration_source) {
-        destination_cancel(request, host, vm);
-        return;
-    }
-    if (!vm->qmp) {
-        source_release(host, vm);
-        api_request_reply_empty(request, 204);
-        return;
-    }
-    SourceCancel *sc = g_new0(SourceCancel, 1);
-    sc->request = api_request_ref(request);
-    sc->host = host;
-    sc->vm = g_strdup(vm->id);
-    sc->migration = g_strdup(vm->migration);
-    sc->destination_clean = json_object_get_boolean_member_with_default(o, "destination_clean", FALSE);
-    qmp_client_execute_async(vm->qmp, "query-migrate", NULL, -1, NULL, on_source_copy_state, sc);
-}
-
 void
 api_migration_register(ApiServer *server, Host *host)
 {
@@ -999,7 +732,6 @@ api_migration_register(ApiServer *server, Host *host)
     api_server_add_route(server, "POST", "/api/vireo/migration", "prepare", mig_prepare, host);
     api_server_add_route(server, "POST", "/api/vireo/migration", "perform", mig_perform, host);
     api_server_add_route(server, "POST", "/api/vireo/migration", "finish", mig_finish, host);
-    api_server_add_route(server, "POST", "/api/vireo/migration", "confirm", mig_confirm, host);
-    api_server_add_route(server, "POST", "/api/vireo/migration", "cancel", mig_cancel, host);
+    vm_migration_end_register(server, host);
     api_server_add_route(server, "POST", "/api/vireo/migration", "status", api_migration_status, host);
 }
