@@ -118,18 +118,23 @@ struct VmConvergeWatch {
     MigrationPolicy policy;
     MigrationProgress progress;
     gint64 started_us;
-    gboolean cancelled;          /* by us, at the time limit */
+    guint stall_s;
+    gint64 last_bytes;           /* ram.transferred at the last poll */
+    gint64 last_move_us;         /* when it last changed */
+    gboolean stalled;            /* cancelled by us: no progress for stall_s */
+    gboolean cancelled;          /* by us, at the time limit or stalled */
     gboolean asked;              /* a command is in flight: do not send another */
     gboolean postcopy_refused;   /* migrate-start-postcopy failed: not asked again */
 };
 
 VmConvergeWatch *
-vm_converge_watch_new(Vm *vm, const MigrationPolicy *policy)
+vm_converge_watch_new(Vm *vm, const MigrationPolicy *policy, guint stall_s)
 {
     VmConvergeWatch *w = g_new0(VmConvergeWatch, 1);
     w->vm = vm;
     w->policy = *policy;
-    w->started_us = g_get_monotonic_time();
+    w->started_us = w->last_move_us = g_get_monotonic_time();
+    w->stall_s = MAX(stall_s, 2);
     return w;
 }
 
@@ -158,6 +163,21 @@ on_action(GObject *source, GAsyncResult *res, gpointer data)
     }
 }
 
+/* The progress watchdog: TRUE when the copy (still "active") has sent
+ * nothing for stall_s — a cut or stuck vMotion link. */
+static gboolean
+stalled(VmConvergeWatch *w, const char *status, JsonObject *ram)
+{
+    gint64 bytes = ram ? json_object_get_int_member_with_default(ram, "transferred", 0) : 0;
+    gint64 now = g_get_monotonic_time();
+    if (bytes != w->last_bytes || !g_str_equal(status, "active")) {
+        w->last_bytes = bytes;
+        w->last_move_us = now;
+        return FALSE;
+    }
+    return now - w->last_move_us >= (gint64)w->stall_s * G_USEC_PER_SEC;
+}
+
 void
 vm_converge_watch_poll(VmConvergeWatch *w, JsonObject *info)
 {
@@ -168,6 +188,13 @@ vm_converge_watch_poll(VmConvergeWatch *w, JsonObject *info)
     gint64 elapsed_ms = (g_get_monotonic_time() - w->started_us) / 1000;
     if (g_str_equal(status, "postcopy-active"))
         w->progress.postcopy_started = TRUE;
+    if (!w->cancelled && !w->asked && w->vm->qmp && stalled(w, status, ram)) {
+        vm_log(w->vm, "migration %s: no progress for %u s (%" G_GINT64_FORMAT " bytes sent); cancelling "
+               "the copy, the guest runs on here", w->vm->migration, w->stall_s, w->last_bytes);
+        w->stalled = w->cancelled = w->asked = TRUE;
+        qmp_client_execute_async(w->vm->qmp, "migrate_cancel", NULL, -1, NULL, on_action, w);
+        return;
+    }
     MigrationAction action = migration_policy_decide(&w->policy, &w->progress, elapsed_ms, passes, throttle);
     if (action == MIGRATION_ACTION_NONE || w->asked || w->cancelled || !w->vm->qmp ||
         !g_str_equal(status, "active") || (action == MIGRATION_ACTION_START_POSTCOPY && w->postcopy_refused))
@@ -202,6 +229,10 @@ vm_converge_watch_explain(VmConvergeWatch *w)
 {
     if (!w->cancelled)
         return NULL;
+    if (w->stalled)
+        return g_error_new(VIREO_ERROR, VIREO_ERROR_TIMED_OUT,
+                           "the memory copy made no progress for %u s (is the vMotion network down?) "
+                           "and was cancelled; the VM runs on the source", w->stall_s);
     return g_error_new(VIREO_ERROR, VIREO_ERROR_TIMED_OUT,
                        "the memory copy did not converge within %" G_GINT64_FORMAT " s (%" G_GINT64_FORMAT
                        " passes, vCPU throttle reached %" G_GINT64_FORMAT " %%%s) and was cancelled; "

@@ -26,7 +26,9 @@ void vm_converge_setup_destination(Vm *vm, const MigrationPolicy *policy, VmConv
  * on migration_policy_decide's verdict and remembers what happened. */
 typedef struct VmConvergeWatch VmConvergeWatch;
 
-VmConvergeWatch *vm_converge_watch_new(Vm *vm, const MigrationPolicy *policy);
+/* stall_s: a copy whose transferred bytes do not move for that long (a cut
+ * vMotion link) is cancelled; the guest runs on at the source. */
+VmConvergeWatch *vm_converge_watch_new(Vm *vm, const MigrationPolicy *policy, guint stall_s);
 void vm_converge_watch_free(VmConvergeWatch *watch);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmConvergeWatch, vm_converge_watch_free)
 
@@ -36,8 +38,8 @@ void vm_converge_watch_poll(VmConvergeWatch *watch, JsonObject *info);
  * postcopy (used or not), dirty_sync_count (passes). */
 void vm_converge_watch_report(VmConvergeWatch *watch, JsonObject *stats);
 
-/* The copy ended in error: when the watcher cancelled it (time limit),
- * an error that says so (else NULL). */
+/* The copy ended in error: when the watcher cancelled it (time limit, or
+ * no progress), an error that says so (else NULL). */
 GError *vm_converge_watch_explain(VmConvergeWatch *watch);
 
 /* vm_migration_wait with a look at every poll before the end (in

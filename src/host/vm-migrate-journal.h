@@ -1,8 +1,7 @@
 /* vm-migrate-journal.h — what this host is doing in each live migration,
  * written to disk before it acts, so that a vireo-hostd killed mid-migration
  * finds the step it was in when it starts again (docs/migration.md,
- * "Restart recovery"); the destination's resume-on-arrival; the source's
- * progress watchdog.
+ * "Restart recovery"); the destination's resume-on-arrival.
  */
 #pragma once
 #include "api.h"
@@ -17,6 +16,9 @@ gboolean vm_migration_journal_write(Vm *vm, const char *step, GError **error);
 char *vm_migration_journal_step(Host *host, const char *migration, char **vm_id);
 void vm_migration_journal_remove(Host *host, const char *migration);
 
+/* The VM taking part in migration on this host now, or NULL. */
+Vm *vm_migration_find(Host *host, const char *migration);
+
 /* After vm_manager_load(): re-takes the migrations a killed vireo-hostd
  * left, or lets go of those that cannot go on (see the .c). */
 void vm_migration_recover(Host *host);
@@ -28,11 +30,6 @@ void vm_migration_recover(Host *host);
  * refused, or it never ran here. */
 void vm_migration_on_event(Vm *vm, JsonObject *data);
 void vm_migration_resume_incoming(Vm *vm);
-
-/* Source: every second during the copy; a copy whose transferred bytes do
- * not move for stall_s seconds is cancelled (the guest runs on). */
-void vm_migration_watchdog_start(Vm *vm, guint stall_s);
-void vm_migration_watchdog_stop(Vm *vm);
 
 /* POST /api/vireo/migration?action=status {"migration"}: where this host is
  * in it (live or from its journal). */

@@ -52,7 +52,6 @@ struct Vm {
     gboolean migration_source; /* this host is that migration's source */
     gboolean unregister_when_off; /* a cancelled incoming VM: forget it once QEMU is gone */
     gboolean migration_resumed; /* destination: the guest was resumed here (runs here now) */
-    gpointer migration_watchdog; /* source: the copy's progress watchdog (vm-migrate-journal.c) */
 };
 
 /* Loads every registered VM (vm-manager.c) and re-attaches running QEMUs. */
