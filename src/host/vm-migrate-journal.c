@@ -1,6 +1,7 @@
 /* vm-migrate-journal.c — the host's migration journal and what it is for:
- * restart recovery, the destination's resume-on-arrival, the source's
- * progress watchdog and the status the centre asks when it must decide.
+ * restart recovery, the destination's resume-on-arrival and the status the
+ * centre asks when it must decide. (The source's progress watchdog is in
+ * the copy's watcher, vm-migrate-converge.c.)
  *
  * The journal is one file per migration, <state_dir>/migrations/<id>.json
  * {"migration","vm","role","step","time"}, written durably before the host
@@ -29,6 +30,7 @@
 #include "qemu-process.h"
 #include "qmp-client.h"
 #include "vireo-error.h"
+#include "vm-migrate-nbd.h"
 #include "vm-power.h"
 
 #include <errno.h>
@@ -72,6 +74,9 @@ vm_migration_journal_write(Vm *vm, const char *step, GError **error)
     json_object_set_string_member(o, "role", vm->migration_source ? "source" : "destination");
     json_object_set_string_member(o, "step", step);
     json_object_set_int_member(o, "time", g_get_real_time() / G_USEC_PER_SEC);
+    /* The destination of a vMotion + Storage vMotion made the VM's folder:
+     * it goes with an incoming copy that died. */
+    json_object_set_boolean_member(o, "staged", !vm->migration_source && vm_migrate_nbd_staged(vm));
     gboolean ok = mig_journal_write(dir, path, o, "the migration journal", error);
     json_object_unref(o);
     return ok;
@@ -137,109 +142,6 @@ vm_migration_on_event(Vm *vm, JsonObject *data)
         vm_migration_resume_incoming(vm);
 }
 
-/* ---- the source's progress watchdog --------------------------------------- */
-
-typedef struct {
-    Host *host;
-    char *vm;
-    char *migration;
-    guint stall_s;
-    guint timer;
-    gint64 last_bytes;
-    gint64 last_move_us;
-    gboolean querying;      /* a query-migrate is in flight: it frees an orphan */
-    gboolean orphan;        /* the VM no longer points here */
-} Watchdog;
-
-static void
-watchdog_free(Watchdog *w)
-{
-    g_clear_handle_id(&w->timer, g_source_remove);
-    g_free(w->vm);
-    g_free(w->migration);
-    g_free(w);
-}
-
-static Vm *
-watchdog_vm(Watchdog *w)
-{
-    Vm *vm = vm_manager_lookup(w->host, w->vm, NULL);
-    return vm && vm->migration_watchdog == w && g_strcmp0(vm->migration, w->migration) == 0 ? vm : NULL;
-}
-
-static void
-on_watch_query(GObject *source, GAsyncResult *res, gpointer data)
-{
-    Watchdog *w = data;
-    g_autoptr(JsonNode) r = qmp_client_execute_finish(NULL, res, NULL);
-    w->querying = FALSE;
-    if (w->orphan) {
-        watchdog_free(w);
-        return;
-    }
-    Vm *vm = watchdog_vm(w);
-    if (!vm || !r)
-        return;
-    JsonObject *info = json_node_get_object(r);
-    const char *status = json_object_get_string_member_with_default(info, "status", "");
-    JsonObject *ram = json_object_has_member(info, "ram") ? json_object_get_object_member(info, "ram") : NULL;
-    gint64 bytes = ram ? json_object_get_int_member_with_default(ram, "transferred", 0) : 0;
-    gint64 now = g_get_monotonic_time();
-    if (bytes != w->last_bytes || !g_str_equal(status, "active")) {
-        w->last_bytes = bytes;
-        w->last_move_us = now;
-        return;
-    }
-    if (now - w->last_move_us < (gint64)w->stall_s * G_USEC_PER_SEC)
-        return;
-    vm_log(vm, "migration %s: no progress for %u s (%" G_GINT64_FORMAT " bytes sent); cancelling the copy, "
-           "the guest runs on here", w->migration, w->stall_s, bytes);
-    w->last_move_us = now;
-    qmp_client_execute_async(vm->qmp, "migrate_cancel", NULL, -1, NULL, NULL, NULL);
-}
-
-static gboolean
-watchdog_tick(gpointer data)
-{
-    Watchdog *w = data;
-    Vm *vm = watchdog_vm(w);
-    if (!vm) {
-        w->timer = 0;
-        if (w->querying)
-            w->orphan = TRUE;
-        else
-            watchdog_free(w);
-        return G_SOURCE_REMOVE;
-    }
-    if (vm->qmp && !w->querying) {
-        w->querying = TRUE;
-        qmp_client_execute_async(vm->qmp, "query-migrate", NULL, -1, NULL, on_watch_query, w);
-    }
-    return G_SOURCE_CONTINUE;
-}
-
-void
-vm_migration_watchdog_start(Vm *vm, guint stall_s)
-{
-    vm_migration_watchdog_stop(vm);
-    Watchdog *w = g_new0(Watchdog, 1);
-    w->host = vm->host;
-    w->vm = g_strdup(vm->id);
-    w->migration = g_strdup(vm->migration);
-    w->stall_s = MAX(stall_s, 2);
-    w->last_move_us = g_get_monotonic_time();
-    w->timer = g_timeout_add_seconds(1, watchdog_tick, w);
-    vm->migration_watchdog = w;
-}
-
-void
-vm_migration_watchdog_stop(Vm *vm)
-{
-    /* The next tick sees the VM no longer points to it and frees it (or
-     * leaves that to the query in flight). */
-    vm->migration_watchdog = NULL;
-}
-
 /* ---- status ----------------------------------------------------------------- */
 
 typedef struct {
@@ -286,8 +188,8 @@ on_status_run(GObject *source, GAsyncResult *res, gpointer data)
         status_reply(op);
 }
 
-static Vm *
-live_vm(Host *host, const char *migration)
+Vm *
+vm_migration_find(Host *host, const char *migration)
 {
     GHashTableIter it;
     gpointer value;
@@ -316,7 +218,7 @@ api_migration_status(ApiRequest *request, gpointer data)
     }
     g_autofree char *vm_id = NULL;
     g_autofree char *step = vm_migration_journal_step(host, mid, &vm_id);
-    Vm *vm = live_vm(host, mid);
+    Vm *vm = vm_migration_find(host, mid);
     if (!vm && !step) {
         api_request_reply_error(request, g_error_new(VIREO_ERROR, VIREO_ERROR_NOT_FOUND,
                                                      "no migration %s on this host", mid));
@@ -348,14 +250,12 @@ api_migration_status(ApiRequest *request, gpointer data)
 
 /* ---- recovery at start ---------------------------------------------------- */
 
-static const char *
+/* The "status" member of command's answer ("" when QEMU does not answer). */
+static char *
 qmp_status(Vm *vm, const char *command)
 {
-    static char buf[32];
     g_autoptr(JsonNode) r = vm->qmp ? qmp_client_execute_sync(vm->qmp, command, NULL, -1, 5000, NULL) : NULL;
-    g_strlcpy(buf, r ? json_object_get_string_member_with_default(json_node_get_object(r), "status", "") : "",
-              sizeof buf);
-    return buf;
+    return g_strdup(r ? json_object_get_string_member_with_default(json_node_get_object(r), "status", "") : "");
 }
 
 static void
@@ -371,7 +271,7 @@ retake(Vm *vm, const char *mid, gboolean source)
 static gboolean
 recover_source(Vm *vm, const char *mid, const char *step)
 {
-    g_autofree char *copy = g_strdup(qmp_status(vm, "query-migrate"));
+    g_autofree char *copy = qmp_status(vm, "query-migrate");
     if (g_str_equal(step, "confirm")) {
         vm_log(vm, "migration %s: vireo-hostd restarted during confirm; stopping the source copy", mid);
         if (vm->process) {
@@ -398,18 +298,20 @@ recover_source(Vm *vm, const char *mid, const char *step)
 }
 
 static gboolean
-recover_destination(Vm *vm, const char *mid, const char *step)
+recover_destination(Vm *vm, const char *mid, const char *step, gboolean staged)
 {
     if (!vm->process || !vm->qmp) {
         vm_log(vm, "migration %s: vireo-hostd restarted at step %s; the incoming QEMU is gone", mid, step);
         if (!g_str_equal(step, "prepare"))
             return FALSE;
-        vm_manager_unregister(vm->host, vm, NULL);
+        g_autoptr(GError) error = NULL;
+        if (!(staged ? vm_manager_destroy(vm->host, vm, &error) : vm_manager_unregister(vm->host, vm, &error)))
+            g_warning("migration %s: %s", mid, error->message);
         return FALSE;
     }
     retake(vm, mid, FALSE);
-    g_autofree char *run = g_strdup(qmp_status(vm, "query-status"));
-    g_autofree char *copy = g_strdup(qmp_status(vm, "query-migrate"));
+    g_autofree char *run = qmp_status(vm, "query-status");
+    g_autofree char *copy = qmp_status(vm, "query-migrate");
     vm_log(vm, "migration %s: vireo-hostd restarted at step %s (QEMU %s, copy %s)", mid, step, run, copy);
     if (g_str_equal(step, "resumed") || g_str_equal(run, "running")) {
         vm->migration_resumed = TRUE;
@@ -443,7 +345,8 @@ recover_one(Host *host, const char *path)
     else if (g_str_equal(role, "source"))
         keep = recover_source(vm, mid, step);
     else
-        keep = recover_destination(vm, mid, step);
+        keep = recover_destination(vm, mid, step,
+                                   json_object_get_boolean_member_with_default(o, "staged", FALSE));
     if (!keep && g_unlink(path) < 0 && errno != ENOENT)
         g_warning("cannot remove %s: %s", path, g_strerror(errno));
     if (o)

@@ -176,5 +176,27 @@ t_eq "the existing folder is untouched" "keep notes.txt" "$(cat "$N/notes.txt") 
 t_check "one QEMU, on esx-a" t_wait 15 one_qemu_on esx-a
 t_eq "... the same boot" "$bid" "$(tools | jq -r .boot_id)"
 t_check "it still answers pings" t_wait 10 ip netns exec "$T_PREFIX-net" ping -c1 -W1 "$ip"
+rm -rf "$N"
+
+# --- kill -9 of the destination's hostd and QEMU mid-copy, then restarted -----------
+# The copy is slowed on esx-a's vMotion interface so the kill lands inside it.
+ip netns exec "$T_PREFIX-esx-a" tc qdisc replace dev vmk1 root tbf rate 24mbit burst 64kb latency 2s
+r=$(relocate "{\"placement\":{\"host\":\"$HB\",\"datastore\":\"$LB\"}}" "&vmw-task=true")
+TK=$(echo "${r#* }" | tr -d '"')
+performing() { capi_body GET "/api/cis/tasks/$TK" | jq -r '.progress.message // ""' | grep -q '^perform'; }
+t_check "kill: the copy to esx-b/local-b starts" t_wait 60 performing
+lab_kill9 "$T_STATE/esx-b"
+pkill -9 -f "qemu-system.*$T_STATE/esx-b/" || true
+ended() { case $(capi_body GET "/api/cis/tasks/$TK" | jq -r .status) in SUCCEEDED|FAILED) return 0;; esac; return 1; }
+t_check "kill: the task ends" t_wait 90 ended
+t_eq "kill: ... FAILED" FAILED "$(capi_body GET "/api/cis/tasks/$TK" | jq -r .status)"
+ip netns exec "$T_PREFIX-esx-a" tc qdisc del dev vmk1 root 2>/dev/null
+lab_hostd_start "$T_PREFIX-esx-b" "$T_STATE/esx-b" "$T_STATE/esx-b/hostd.ini"
+lab_wait_api "$B" root "$T_PASSWORD" >/dev/null
+t_check "kill: after esx-b's restart, nothing of the VM is on local-b" t_wait 30 test ! -e "$N"
+t_check "kill: one QEMU, on esx-a" t_wait 30 one_qemu_on esx-a
+t_check "kill: the guest runs on (tools RUNNING)" t_wait 30 tools_running
+t_eq "kill: ... the same boot" "$bid" "$(tools | jq -r .boot_id)"
+t_eq "kill: the inventory keeps it on esx-a/local-a" "1 $LA" "$(vm_host "$HA") $(vm_ds)"
 
 t_finish
