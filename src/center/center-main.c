@@ -3,6 +3,7 @@
  * makes the first administrator, reconnects to the managed hosts and serves
  * the API until SIGTERM. Hosts and their VMs run on without it. */
 #include "center.h"
+#include "daemon-cli.h"
 #include "password.h"
 #include "tls-cert.h"
 #include "vireo-build-config.h"
@@ -30,15 +31,6 @@ on_reconcile(gpointer data)
     center_hosts_reconcile_all(data);
     return G_SOURCE_CONTINUE;
 }
-
-static gboolean
-on_signal(gpointer loop)
-{
-    g_message("stopping; hosts and their VMs keep running");
-    g_main_loop_quit(loop);
-    return G_SOURCE_CONTINUE;
-}
-
 
 /* At first start: the configured administrator, Administrator on the root. */
 static gboolean
@@ -107,38 +99,19 @@ center_serve(Center *c, GError **error)
 int
 main(int argc, char **argv)
 {
-    g_autofree char *config_path = NULL;
-    gboolean version = FALSE, hash = FALSE;
-    GOptionEntry entries[] = {
-        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
-          "The centre's configuration file (INI; see docs/center.md)", "FILE" },
-        { "hash-password", 0, 0, G_OPTION_ARG_NONE, &hash,
-          "Read a password on standard input and print its hash for [admin] password_hash", NULL },
-        { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
-        { NULL },
-    };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("- Vireo management server");
-    g_option_context_set_summary(ctx,
+    static const DaemonCli cli = {
+        "vireo-centerd", "- Vireo management server",
         "Manages a datacenter of vireo-hostd hosts (vCenter's role): inventory in SQLite,\n"
         "tasks and events, users, roles and permissions, and the vSphere-style API at\n"
-        "https://<listen>:<port>/api.");
-    g_option_context_add_main_entries(ctx, entries, NULL);
+        "https://<listen>:<port>/api.",
+        "The centre's configuration file (INI; see docs/center.md)",
+        "Read a password on standard input and print its hash for [admin] password_hash",
+    };
+    g_autofree char *config_path = NULL;
+    int status = daemon_cli_parse(&cli, &argc, &argv, &config_path);
+    if (status >= 0)
+        return status;
     g_autoptr(GError) error = NULL;
-    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-        fprintf(stderr, "vireo-centerd: %s (see --help)\n", error->message);
-        return 2;
-    }
-    if (version) {
-        printf("vireo-centerd %s\n", VIREO_VERSION);
-        return 0;
-    }
-    if (hash)
-        return password_hash_command("vireo-centerd");
-    if (!config_path) {
-        fprintf(stderr, "vireo-centerd: give the configuration file with --config (see --help)\n");
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
     Center c = { 0 };
     if (!center_open(&c, config_path, &error)) {
         fprintf(stderr, "vireo-centerd: %s\n", error->message);
@@ -153,10 +126,7 @@ main(int argc, char **argv)
     g_message("serving https://%s:%u/api — certificate thumbprint (SHA-256) %s",
               c.config->listen_address, api_server_port(server), c.thumbprint);
     g_timeout_add_seconds(c.config->reconcile_seconds, on_reconcile, &c);
-    g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-    g_unix_signal_add(SIGTERM, on_signal, loop);
-    g_unix_signal_add(SIGINT, on_signal, loop);
-    g_main_loop_run(loop);
+    daemon_run("stopped; hosts and their VMs keep running");
     g_hash_table_destroy(c.links);
     store_close(c.store);
     return 0;

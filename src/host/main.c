@@ -4,6 +4,7 @@
  * never stops a VM. */
 #include "accel.h"
 #include "api.h"
+#include "daemon-cli.h"
 #include "host.h"
 #include "host-evc.h"
 #include "inventory.h"
@@ -34,15 +35,6 @@ check_password(const char *user, const char *password, gpointer data)
     gboolean ok = password_verify(password, u ? u->password_hash : any->password_hash);
     return u && ok;
 }
-
-static gboolean
-on_signal(gpointer data)
-{
-    g_message("stopping; running VMs keep running");
-    g_main_loop_quit(data);
-    return G_SOURCE_CONTINUE;
-}
-
 
 /* A datastore's identity, so that the centre sees one datastore in a folder
  * several hosts share. Written once, atomically and without replacing one
@@ -169,38 +161,19 @@ start_api(Host *host, GError **error)
 int
 main(int argc, char **argv)
 {
-    g_autofree char *config_path = NULL;
-    gboolean version = FALSE, hash = FALSE;
-    GOptionEntry entries[] = {
-        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
-          "The host's configuration file (INI; see docs/host-config.md)", "FILE" },
-        { "hash-password", 0, 0, G_OPTION_ARG_NONE, &hash,
-          "Read a password on standard input and print its hash for [user NAME] password_hash", NULL },
-        { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
-        { NULL },
-    };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("- Vireo host agent");
-    g_option_context_set_summary(ctx,
+    static const DaemonCli cli = {
+        "vireo-hostd", "- Vireo host agent",
         "Runs the virtual machines of one host on QEMU and serves the vSphere-style API\n"
         "(https://<listen>:<port>/api) for them. Stopping it leaves VMs running; on start\n"
-        "it re-attaches to them.");
-    g_option_context_add_main_entries(ctx, entries, NULL);
+        "it re-attaches to them.",
+        "The host's configuration file (INI; see docs/host-config.md)",
+        "Read a password on standard input and print its hash for [user NAME] password_hash",
+    };
+    g_autofree char *config_path = NULL;
+    int status = daemon_cli_parse(&cli, &argc, &argv, &config_path);
+    if (status >= 0)
+        return status;
     g_autoptr(GError) error = NULL;
-    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-        fprintf(stderr, "vireo-hostd: %s (see --help)\n", error->message);
-        return 2;
-    }
-    if (version) {
-        printf("vireo-hostd %s\n", VIREO_VERSION);
-        return 0;
-    }
-    if (hash)
-        return password_hash_command("vireo-hostd");
-    if (!config_path) {
-        fprintf(stderr, "vireo-hostd: give the configuration file with --config (see --help)\n");
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
     Host host = { 0 };
     if (!host_init(&host, config_path, &error)) {
         fprintf(stderr, "vireo-hostd: %s\n", error->message);
@@ -217,9 +190,6 @@ main(int argc, char **argv)
               qemu_accel_to_string(host.accel), host.accel_reason ? host.accel_reason : "");
     g_message("serving https://%s:%u/api — certificate thumbprint (SHA-256) %s",
               host.config->listen_address, api_server_port(server), host.thumbprint);
-    g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-    g_unix_signal_add(SIGTERM, on_signal, loop);
-    g_unix_signal_add(SIGINT, on_signal, loop);
-    g_main_loop_run(loop);
+    daemon_run("stopped; running VMs keep running");
     return 0;
 }
